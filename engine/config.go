@@ -1,0 +1,60 @@
+package engine
+
+import "time"
+
+// Config is the whole gateway configuration. It is immutable once handed to
+// New; a reload builds a new Config and swaps the snapshot.
+type Config struct {
+	Listen      string           `yaml:"listen"`
+	Admin       string           `yaml:"admin"`
+	Descriptors []string         `yaml:"descriptors"` // FileDescriptorSet files
+	Upstreams   []UpstreamConfig `yaml:"upstreams"`
+	Services    []ServiceConfig  `yaml:"services"` // empty: every service to the first upstream
+	Timeouts    Timeouts         `yaml:"timeouts"`
+	Limits      Limits           `yaml:"limits"`
+	Transcode   TranscodeConfig  `yaml:"transcode"`
+
+	// DescriptorSets holds serialized FileDescriptorSets given in memory
+	// (the demo embeds its own). Not settable from YAML.
+	DescriptorSets [][]byte `yaml:"-"`
+}
+
+// UpstreamConfig names a cluster of equivalent gRPC endpoints.
+type UpstreamConfig struct {
+	Name      string   `yaml:"name"`
+	Endpoints []string `yaml:"endpoints"` // host:port, plaintext h2c
+	// ConnsPerEndpoint is how many HTTP/2 connections each endpoint gets.
+	ConnsPerEndpoint int `yaml:"conns_per_endpoint"`
+}
+
+// ServiceConfig routes one fully qualified gRPC service to an upstream.
+type ServiceConfig struct {
+	Name     string `yaml:"name"`     // e.g. "bookstore.v1.Bookstore"
+	Upstream string `yaml:"upstream"` // UpstreamConfig.Name
+}
+
+// Timeouts bound every phase of a request.
+type Timeouts struct {
+	Header   time.Duration `yaml:"header"`   // reading one request head
+	Idle     time.Duration `yaml:"idle"`     // keep-alive idle connection
+	Write    time.Duration `yaml:"write"`    // flushing to a client
+	Upstream time.Duration `yaml:"upstream"` // default deadline when the client sets none
+	Connect  time.Duration `yaml:"connect"`  // dialing an upstream
+}
+
+// Limits protect the gateway from oversized or abusive input.
+type Limits struct {
+	MaxHeaderBytes       int    `yaml:"max_header_bytes"`
+	MaxBodyBytes         int    `yaml:"max_body_bytes"`
+	MaxJSONDepth         int    `yaml:"max_json_depth"`
+	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+}
+
+// TranscodeConfig selects the JSON mapping options.
+type TranscodeConfig struct {
+	IgnoreUnknownFields bool `yaml:"ignore_unknown_fields"`
+	IgnoreUnknownQuery  bool `yaml:"ignore_unknown_query"`
+	EmitUnpopulated     bool `yaml:"emit_unpopulated"`
+	UseProtoNames       bool `yaml:"use_proto_names"`
+	UseEnumNumbers      bool `yaml:"use_enum_numbers"`
+}
