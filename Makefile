@@ -1,0 +1,48 @@
+# strait: the two commands a new machine needs are `make demo` and `make test`.
+GO      ?= go
+BIN     := $(CURDIR)/bin
+H2SPEC  := $(BIN)/h2spec
+FUZZTIME ?= 10s
+export GOFLAGS := -buildvcs=false
+
+.PHONY: build test vet unit h2spec demo bench profile fuzz tools protos clean
+
+build:
+	$(GO) build -o $(BIN)/strait ./cmd/strait
+
+# test: vet, the race-enabled unit and end-to-end tests, then the external suites.
+test: vet unit h2spec
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+tools: $(H2SPEC)
+
+$(H2SPEC):
+	GOBIN=$(BIN) $(GO) install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+
+# h2spec runs the HTTP/2 conformance suite against a real `strait serve`.
+h2spec: build $(H2SPEC)
+	./scripts/h2spec.sh $(BIN)/strait $(H2SPEC)
+
+demo:
+	$(GO) run ./cmd/strait demo
+
+bench:
+	cd perf && $(GO) run ./cmd/bench $(if $(QUICK),-quick,)
+
+profile:
+	cd perf && $(GO) run ./cmd/bench -profile
+
+# fuzz runs every fuzz target for FUZZTIME each.
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+protos:
+	./scripts/protos.sh
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,250 @@
+package engine
+
+import (
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
+)
+
+// sink is where a call's response goes: an HTTP/1.1 connection or an h2
+// stream. Calls are made from upstream callbacks or timers, one at a time
+// per call (the call's mutex orders them).
+type sink interface {
+	// head starts the response; contentLength < 0 means streamed.
+	head(status int, ctype string, hdrs []h2.Field, contentLength int)
+	// body writes p; end finishes the response.
+	body(p []byte, end bool)
+}
+
+// callKind says how response messages are rendered.
+type callKind uint8
+
+const (
+	callREST    callKind = iota // JSON, NDJSON when server-streaming
+	callGRPCWeb                 // messages relayed, trailers as a final frame
+)
+
+// call is one RPC made upstream on behalf of a REST or gRPC-Web client. It
+// is the upstream stream's handler: its methods run on the upstream
+// connection's netpoll worker, never on a goroutine of its own.
+type call struct {
+	e     *Engine
+	snap  *snapshot
+	kind  callKind
+	route *transcode.Route // nil for gRPC-Web calls to methods with no loaded descriptor
+	svc   protoreflect.FullName
+	out   sink
+	web   webMode
+
+	mu      sync.Mutex
+	up      *h2.Stream
+	timer   *time.Timer
+	done    bool
+	started bool // head written (streaming)
+	status  string
+	hdrs    []h2.Field // response metadata for the client
+	trail   trailers
+	msgs    msgReader
+	nmsg    int
+	out1    []byte // the first (unary) response, rendered
+	scratch []byte
+}
+
+// trailers holds what ends a gRPC call.
+type trailers struct {
+	code    uint32
+	seen    bool
+	message string
+	details []byte
+	meta    []h2.Field
+}
+
+// newCall makes a call. Calls are not pooled: a timer or a late callback
+// may still hold one after it ends, and the garbage collector is the only
+// owner that knows when the last of them let go.
+func newCall(e *Engine, s *snapshot, kind callKind, rt *transcode.Route, out sink) *call {
+	c := &call{e: e, snap: s, kind: kind, route: rt, out: out}
+	if rt != nil {
+		c.svc = rt.Service
+	}
+	c.msgs.reset(s.cfg.Limits.MaxBodyBytes)
+	return c
+}
+
+// start opens the upstream stream with fields and sends the request message
+// (msg holds the 5-byte prefix already patched).
+func (c *call) start(fields []h2.Field, msg []byte, timeout time.Duration) error {
+	p := c.snap.pool(c.svc)
+	if p == nil {
+		return upstream.ErrNoEndpoint
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := p.Open(fields, false, c)
+	if err != nil {
+		return err
+	}
+	c.up = s
+	c.e.metrics.upstreamStreams.Add(1)
+	if timeout > 0 {
+		c.timer = time.AfterFunc(timeout, c.onTimeout)
+	}
+	return s.WriteData(msg, true)
+}
+
+// OnHeaders takes the response headers, then the trailers.
+func (c *call) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	if c.status == "" && !end || c.status == "" && hasStatus(fields) && !hasGRPCStatus(fields) {
+		c.takeHeaders(fields)
+		if end {
+			c.finishLocked()
+		}
+		return
+	}
+	if c.status == "" {
+		c.takeHeaders(fields) // trailers-only response
+	}
+	c.takeTrailers(fields)
+	if end {
+		c.finishLocked()
+	}
+}
+
+func (c *call) takeHeaders(fields []h2.Field) {
+	for _, f := range fields {
+		switch {
+		case f.Name == ":status":
+			c.status = f.Value
+		case f.Name == "" || f.Name[0] == ':' || responseSkip[f.Name]:
+		case f.Name == "grpc-status" || f.Name == "grpc-message":
+		default:
+			c.hdrs = append(c.hdrs, h2.Field{Name: f.Name, Value: f.Value})
+		}
+	}
+	if c.status == "" {
+		c.status = "200"
+	}
+}
+
+func (c *call) takeTrailers(fields []h2.Field) {
+	for _, f := range fields {
+		switch f.Name {
+		case "grpc-status":
+			n, err := strconv.ParseUint(f.Value, 10, 32)
+			if err != nil {
+				n = 2 // UNKNOWN
+			}
+			c.trail.code, c.trail.seen = uint32(n), true
+		case "grpc-message":
+			c.trail.message = decodeGRPCMessage(f.Value)
+		case "grpc-status-details-bin":
+			c.trail.details = decodeBin(f.Value)
+		default:
+			if f.Name != "" && f.Name[0] != ':' && !responseSkip[f.Name] {
+				c.trail.meta = append(c.trail.meta, h2.Field{Name: f.Name, Value: f.Value})
+			}
+		}
+	}
+}
+
+func hasStatus(fs []h2.Field) bool {
+	for _, f := range fs {
+		if f.Name == ":status" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasGRPCStatus(fs []h2.Field) bool {
+	for _, f := range fs {
+		if f.Name == "grpc-status" {
+			return true
+		}
+	}
+	return false
+}
+
+// OnData reassembles messages and renders each as it completes.
+func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(p)
+	if !c.done {
+		if !c.msgs.feed(p, c.onMessage) {
+			c.failLocked(13, "upstream response message too large or malformed")
+		}
+		if end && !c.done {
+			c.finishLocked()
+		}
+	}
+	s.Consume(n)
+}
+
+// OnClose ends the call if the stream died before its trailers.
+func (c *call) OnClose(s *h2.Stream, err error) {
+	c.mu.Lock()
+	if !c.done {
+		if err == nil {
+			c.finishLocked()
+		} else {
+			c.failLocked(14, "upstream: "+errText(err))
+		}
+	}
+	c.up = nil
+	c.mu.Unlock()
+	c.e.metrics.upstreamStreams.Add(-1)
+}
+
+func (c *call) onTimeout() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	if c.up != nil {
+		c.up.Reset(h2.ErrCodeCancel)
+	}
+	c.failLocked(4, "deadline exceeded")
+}
+
+// cancel is called when the client went away: the upstream stream is reset.
+func (c *call) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return
+	}
+	c.done = true
+	c.stopTimer()
+	if c.up != nil {
+		c.up.Reset(h2.ErrCodeCancel)
+	}
+}
+
+func (c *call) stopTimer() {
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+}
+
+func errText(err error) string {
+	var se h2.StreamError
+	if errors.As(err, &se) {
+		return "stream reset: " + se.Code.String()
+	}
+	return err.Error()
+}

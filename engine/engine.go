@@ -1,0 +1,214 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
+)
+
+// Engine is a running gateway: one listener serving HTTP/1.1, h2c, gRPC and
+// gRPC-Web, an optional admin listener, and the upstream pools.
+type Engine struct {
+	snap    atomic.Pointer[snapshot]
+	ln      netpoll.Listener
+	loop    netpoll.EventLoop
+	admin   *adminServer
+	metrics metrics
+	done    chan struct{}
+}
+
+// snapshot is everything a request needs, swapped whole on reload; a request
+// keeps the snapshot it started with.
+type snapshot struct {
+	cfg    Config
+	schema *transcode.Schema
+	router *transcode.Router
+	pools  []*upstream.Pool
+	byName map[string]*upstream.Pool
+	bySvc  map[protoreflect.FullName]*upstream.Pool
+	def    *upstream.Pool // services not listed go here
+}
+
+// New validates cfg, loads descriptors and compiles routes. It binds nothing.
+func New(cfg Config) (*Engine, error) {
+	cfg.Defaults()
+	s, err := buildSnapshot(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{done: make(chan struct{})}
+	e.snap.Store(s)
+	return e, nil
+}
+
+func buildSnapshot(cfg Config) (*snapshot, error) {
+	sets := append([][]byte(nil), cfg.DescriptorSets...)
+	for _, f := range cfg.Descriptors {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("descriptors: %w", err)
+		}
+		sets = append(sets, b)
+	}
+	if len(sets) == 0 {
+		return nil, errors.New("descriptors: none given")
+	}
+	files, err := transcode.LoadDescriptorSets(sets...)
+	if err != nil {
+		return nil, fmt.Errorf("descriptors: %w", err)
+	}
+	return compile(cfg, files)
+}
+
+func compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
+	tc := cfg.Transcode
+	schema, err := transcode.NewSchema(files, transcode.Options{
+		DiscardUnknown:  tc.IgnoreUnknownFields,
+		MaxDepth:        cfg.Limits.MaxJSONDepth,
+		EmitUnpopulated: tc.EmitUnpopulated,
+		UseProtoNames:   tc.UseProtoNames,
+		UseEnumNumbers:  tc.UseEnumNumbers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("descriptors: %w", err)
+	}
+	router, err := transcode.NewRouter(files, schema, transcode.RouterOptions{DiscardUnknownQuery: tc.IgnoreUnknownQuery})
+	if err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	s := &snapshot{cfg: cfg, schema: schema, router: router,
+		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{}}
+	if err := s.buildPools(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *snapshot) buildPools() error {
+	cfg := s.cfg
+	for _, u := range cfg.Upstreams {
+		if len(u.Endpoints) == 0 {
+			return fmt.Errorf("upstream %q: no endpoints", u.Name)
+		}
+		p := upstream.NewPool(u.Endpoints, upstream.Config{
+			ConnsPerEndpoint: u.ConnsPerEndpoint,
+			DialTimeout:      cfg.Timeouts.Connect,
+			H2:               upstreamH2Config(),
+		})
+		s.pools = append(s.pools, p)
+		s.byName[u.Name] = p
+		if s.def == nil {
+			s.def = p
+		}
+	}
+	for _, sv := range cfg.Services {
+		p, ok := s.byName[sv.Upstream]
+		if !ok {
+			return fmt.Errorf("service %s: unknown upstream %q", sv.Name, sv.Upstream)
+		}
+		s.bySvc[protoreflect.FullName(sv.Name)] = p
+	}
+	return nil
+}
+
+// pool picks the upstream of a service.
+func (s *snapshot) pool(svc protoreflect.FullName) *upstream.Pool {
+	if p, ok := s.bySvc[svc]; ok {
+		return p
+	}
+	return s.def
+}
+
+// Router is the route table in force.
+func (e *Engine) Router() *transcode.Router { return e.snap.Load().router }
+
+// Start binds the listeners and starts serving.
+func (e *Engine) Start() error {
+	s := e.snap.Load()
+	ln, err := netpoll.CreateListener("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, unwrapSyscall(err))
+	}
+	e.ln = ln
+	if err := e.startLoop(); err != nil {
+		ln.Close()
+		return err
+	}
+	if s.cfg.Admin != "" {
+		a, err := startAdmin(s.cfg.Admin, e)
+		if err != nil {
+			e.Close()
+			return err
+		}
+		e.admin = a
+	}
+	return nil
+}
+
+// WarmUpstreams dials every upstream once and returns the first that has no
+// reachable endpoint.
+func (e *Engine) WarmUpstreams() error {
+	s := e.snap.Load()
+	for i, p := range s.pools {
+		if err := p.Warm(); err != nil {
+			return fmt.Errorf("upstream %q: %w", s.cfg.Upstreams[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// Addr is the bound REST/gRPC address.
+func (e *Engine) Addr() net.Addr { return e.ln.Addr() }
+
+// AdminAddr is the bound admin address, or nil.
+func (e *Engine) AdminAddr() net.Addr {
+	if e.admin == nil {
+		return nil
+	}
+	return e.admin.addr()
+}
+
+// Close stops listening, drains upstream connections and returns.
+func (e *Engine) Close() error {
+	select {
+	case <-e.done:
+		return nil
+	default:
+		close(e.done)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if e.loop != nil {
+		_ = e.loop.Shutdown(ctx)
+	}
+	if e.admin != nil {
+		e.admin.close()
+	}
+	for _, p := range e.snap.Load().pools {
+		p.Close()
+	}
+	return nil
+}
+
+func unwrapSyscall(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		var se *os.SyscallError
+		if errors.As(op.Err, &se) {
+			return se.Err
+		}
+		return op.Err
+	}
+	return err
+}

@@ -1,0 +1,188 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/straitgw/strait/engine/http1"
+	"github.com/straitgw/strait/h2"
+)
+
+// h1Conn serves one HTTP/1.1 connection. Requests are parsed on the netpoll
+// worker; the response is written by whichever goroutine finishes the call
+// (an upstream worker or a timer). A pipelined request waits for the one
+// before it: the worker blocks on done, so pipelining costs one goroutine
+// per connection, never one per request.
+type h1Conn struct {
+	c   *conn
+	req http1.Request
+
+	wmu sync.Mutex // orders writes to the connection
+	out []byte     // response head scratch, under wmu
+
+	mu        sync.Mutex
+	cur       *call
+	busy      bool
+	waiting   bool // the worker is blocked in waitIdle
+	keepAlive bool
+	chunked   bool
+	done      chan struct{} // signalled when a busy response ends
+
+	msg    []byte     // upstream request message, reused
+	fields []h2.Field // upstream request headers, reused
+	lower  []byte     // lower-cased header names, reused
+}
+
+func newH1Conn(c *conn) *h1Conn {
+	return &h1Conn{c: c, done: make(chan struct{}, 1)}
+}
+
+// serve parses and dispatches every complete request buffered.
+func (h *h1Conn) serve() error {
+	r := h.c.nc.Reader()
+	lim := h.c.e.snap.Load().cfg.Limits
+	for r.Len() > 0 {
+		if h.waitIdle() {
+			return nil
+		}
+		h.req.Reset()
+		err := http1.ReadRequest(r, &h.req, http1.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, MaxBodyBytes: lim.MaxBodyBytes})
+		if err != nil {
+			h.readFailed(err)
+			return nil
+		}
+		h.c.e.metrics.requests.Add(1)
+		h.dispatch()
+		_ = r.Release()
+	}
+	return nil
+}
+
+// waitIdle blocks while a response is in flight; it reports true when the
+// connection is closing.
+func (h *h1Conn) waitIdle() bool {
+	h.mu.Lock()
+	for h.busy {
+		h.waiting = true
+		h.mu.Unlock()
+		<-h.done
+		h.mu.Lock()
+	}
+	closing := !h.keepAlive
+	h.mu.Unlock()
+	return closing || !h.c.nc.IsActive()
+}
+
+// wakeLocked releases a worker blocked in waitIdle.
+func (h *h1Conn) wakeLocked() {
+	if h.waiting {
+		h.waiting = false
+		h.done <- struct{}{}
+	}
+}
+
+func (h *h1Conn) readFailed(err error) {
+	var he *http1.Error
+	if errors.As(err, &he) {
+		h.keepAlive = false
+		h.localReply(he.Status, httpToGRPC(he.Status), he.Msg, nil)
+	}
+	_ = h.c.nc.Close()
+}
+
+// begin marks a response in flight.
+func (h *h1Conn) begin(keepAlive bool) {
+	h.mu.Lock()
+	h.busy, h.keepAlive, h.chunked = true, keepAlive, false
+	h.mu.Unlock()
+}
+
+// head writes the status line and headers (sink).
+func (h *h1Conn) head(status int, ctype string, hdrs []h2.Field, contentLength int) {
+	h.mu.Lock()
+	ka := h.keepAlive
+	h.chunked = contentLength < 0
+	h.mu.Unlock()
+	h.wmu.Lock()
+	defer h.wmu.Unlock()
+	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, hdrs)
+	h.write(h.out, false)
+}
+
+// body writes response bytes (sink); end finishes the response.
+func (h *h1Conn) body(p []byte, end bool) {
+	h.mu.Lock()
+	chunked := h.chunked
+	h.mu.Unlock()
+	h.wmu.Lock()
+	if chunked {
+		h.out = http1.AppendChunk(h.out[:0], p)
+		if end {
+			h.out = http1.AppendLastChunk(h.out)
+		}
+		h.write(h.out, true)
+	} else {
+		h.write(p, true)
+	}
+	h.wmu.Unlock()
+	if end {
+		h.finish()
+	}
+}
+
+// write copies b to the connection and, when flush is set, sends it. Call
+// it with wmu held.
+func (h *h1Conn) write(b []byte, flush bool) {
+	w := h.c.nc.Writer()
+	if len(b) > 0 {
+		buf, err := w.Malloc(len(b))
+		if err != nil {
+			return
+		}
+		copy(buf, b)
+	}
+	if flush {
+		if err := w.Flush(); err != nil {
+			_ = h.c.nc.Close()
+		}
+	}
+}
+
+// finish ends the in-flight response and wakes a pipelined request.
+func (h *h1Conn) finish() {
+	h.mu.Lock()
+	h.cur = nil
+	h.busy = false
+	ka := h.keepAlive
+	h.wakeLocked()
+	h.mu.Unlock()
+	if !ka {
+		_ = h.c.nc.Close()
+	}
+}
+
+// closed runs when the client has gone: the call in flight is cancelled.
+func (h *h1Conn) closed() {
+	h.mu.Lock()
+	c := h.cur
+	h.cur = nil
+	h.keepAlive = false
+	h.busy = false
+	h.wakeLocked()
+	h.mu.Unlock()
+	if c != nil {
+		c.cancel()
+	}
+}
+
+// localReply answers without going upstream, with the JSON error body.
+func (h *h1Conn) localReply(status int, code uint32, msg string, hdrs []h2.Field) {
+	h.mu.Lock()
+	h.busy, h.chunked = true, false
+	h.mu.Unlock()
+	h.c.e.metrics.localReplies.Add(1)
+	s := h.c.e.snap.Load()
+	body := appendErrorJSON(nil, code, msg, s)
+	h.head(status, ctypeJSON, hdrs, len(body))
+	h.body(body, true)
+}

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"github.com/straitgw/strait/h2"
+)
+
+// h2Conn serves one downstream HTTP/2 connection: REST, gRPC and gRPC-Web
+// streams side by side.
+type h2Conn struct {
+	c  *conn
+	h2 *h2.Conn
+}
+
+func newH2Conn(c *conn) *h2Conn {
+	h := &h2Conn{c: c}
+	nc := c.nc
+	s := c.e.snap.Load()
+	h.h2 = h2.NewServerConn(nc.Writer(), func() { _ = nc.Close() }, h, serverH2Config(s.cfg))
+	if err := h.h2.Start(); err != nil {
+		_ = nc.Close()
+	}
+	return h
+}
+
+func (h *h2Conn) serve() error {
+	if err := h.h2.Serve(h.c.nc.Reader()); err != nil {
+		_ = h.c.nc.Close()
+	}
+	return nil
+}
+
+func (h *h2Conn) closed() { h.h2.Closed(errClientGone) }
+
+// Accept picks a stream's handler by its content type.
+func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHandler {
+	h.c.e.metrics.requests.Add(1)
+	snap := h.c.e.snap.Load()
+	var ctype, path string
+	for _, f := range fields {
+		switch f.Name {
+		case "content-type":
+			ctype = f.Value
+		case ":path":
+			path = f.Value
+		}
+	}
+	if isGRPC(ctype) {
+		return startRelay(h.c.e, snap, s, fields, path, end)
+	}
+	return newH2Request(h.c.e, snap, s, fields, ctype, end)
+}
+
+func serverH2Config(cfg Config) h2.Config {
+	return h2.Config{
+		MaxConcurrentStreams: cfg.Limits.MaxConcurrentStreams,
+		MaxHeaderListSize:    uint32(cfg.Limits.MaxHeaderBytes),
+	}
+}
+
+func upstreamH2Config() h2.Config {
+	return h2.Config{
+		InitialWindowSize: 4 << 20,
+		ConnWindowSize:    16 << 20,
+		MaxHeaderListSize: 1 << 20,
+	}
+}

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+)
+
+// preface is the HTTP/2 client connection preface (RFC 9113 §3.4).
+var preface = []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+
+type connKey struct{}
+
+// conn is the per-connection state hung on netpoll's context. Exactly one of
+// h1 and h2 is set once the first bytes have been sniffed.
+type conn struct {
+	e  *Engine
+	nc netpoll.Connection
+	h1 *h1Conn
+	h2 *h2Conn
+}
+
+func (e *Engine) startLoop() error {
+	cfg := e.snap.Load().cfg
+	loop, err := netpoll.NewEventLoop(e.onRequest,
+		netpoll.WithOnPrepare(e.onPrepare),
+		netpoll.WithReadTimeout(cfg.Timeouts.Header),
+		netpoll.WithWriteTimeout(cfg.Timeouts.Write),
+		netpoll.WithIdleTimeout(cfg.Timeouts.Idle),
+	)
+	if err != nil {
+		return err
+	}
+	e.loop = loop
+	go func() { _ = loop.Serve(e.ln) }() // one goroutine for the listener
+	return nil
+}
+
+func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
+	c := &conn{e: e, nc: nc}
+	_ = nc.AddCloseCallback(c.onClose)
+	e.metrics.connsOpen.Add(1)
+	return context.WithValue(context.Background(), connKey{}, c)
+}
+
+// onRequest runs on a netpoll worker whenever bytes are buffered. It must
+// consume them all (netpoll calls it again while any remain).
+func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
+	c, _ := ctx.Value(connKey{}).(*conn)
+	if c == nil {
+		return nc.Close()
+	}
+	switch {
+	case c.h2 != nil:
+		return c.h2.serve()
+	case c.h1 != nil:
+		return c.h1.serve()
+	}
+	if isH2(nc.Reader()) {
+		c.h2 = newH2Conn(c)
+		return c.h2.serve()
+	}
+	c.h1 = newH1Conn(c)
+	return c.h1.serve()
+}
+
+// isH2 sniffs the preface. A client that sent a prefix of it is waited for
+// (bounded by the read timeout); anything else is HTTP/1.1.
+func isH2(r netpoll.Reader) bool {
+	n := r.Len()
+	if n > len(preface) {
+		n = len(preface)
+	}
+	head, err := r.Peek(n)
+	if err != nil || !bytes.Equal(head, preface[:n]) {
+		return false
+	}
+	if n < len(preface) {
+		head, err = r.Peek(len(preface))
+		if err != nil {
+			return false
+		}
+	}
+	return bytes.Equal(head, preface)
+}
+
+func (c *conn) onClose(netpoll.Connection) error {
+	c.e.metrics.connsOpen.Add(-1)
+	if c.h2 != nil {
+		c.h2.closed()
+	}
+	if c.h1 != nil {
+		c.h1.closed()
+	}
+	return nil
+}
+
+// deadline returns the upstream deadline for a request: the client's
+// grpc-timeout if it set one, else the configured default.
+func (s *snapshot) deadline(grpcTimeout string) time.Duration {
+	if d, ok := parseGRPCTimeout(grpcTimeout); ok {
+		return d
+	}
+	return s.cfg.Timeouts.Upstream
+}

@@ -1,0 +1,61 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+
+	"github.com/straitgw/strait/h2"
+)
+
+// clientConn is one HTTP/2 connection to an endpoint. Its netpoll OnRequest
+// feeds the h2 client; responses reach their streams' handlers from there.
+type clientConn struct {
+	h2 *h2.Conn
+	nc netpoll.Connection
+	ep *endpoint
+}
+
+// dial opens a new connection and adds it to the endpoint.
+func (e *endpoint) dial() (*clientConn, error) {
+	cfg := e.pool.cfg
+	nc, err := netpoll.DialConnection("tcp", e.addr, cfg.DialTimeout)
+	if err != nil {
+		e.mu.Lock()
+		e.failed, e.lastErr = time.Now(), fmt.Errorf("upstream %s: %w", e.addr, err)
+		err = e.lastErr
+		e.mu.Unlock()
+		return nil, err
+	}
+	c := &clientConn{nc: nc, ep: e}
+	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, cfg.H2)
+	// A partial frame waits in Next for at most this long.
+	_ = nc.SetReadTimeout(30 * time.Second)
+	_ = nc.SetWriteTimeout(10 * time.Second)
+	_ = nc.SetOnRequest(c.onRequest)
+	_ = nc.AddCloseCallback(c.onClose)
+	if err := c.h2.Start(); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("upstream %s: %w", e.addr, err)
+	}
+	e.mu.Lock()
+	e.failed, e.lastErr = time.Time{}, nil
+	e.conns = append(e.conns, c)
+	e.mu.Unlock()
+	return c, nil
+}
+
+func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
+	if err := c.h2.Serve(nc.Reader()); err != nil {
+		nc.Close()
+	}
+	return nil
+}
+
+func (c *clientConn) onClose(netpoll.Connection) error {
+	c.ep.remove(c)
+	c.h2.Closed(ErrConnLost)
+	return nil
+}
