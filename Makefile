@@ -11,7 +11,7 @@ build:
 	$(GO) build -o $(BIN)/strait ./cmd/strait
 
 # test: vet, the race-enabled unit and end-to-end tests, then the external suites.
-test: vet unit h2spec
+test: tools vet unit h2spec
 
 vet:
 	$(GO) vet ./...
@@ -19,10 +19,18 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-tools: $(H2SPEC)
+GRPC_VERSION := v1.85.0
+
+# tools installs the third-party suites the tests run (idempotent).
+tools: $(H2SPEC) $(BIN)/interop-server $(BIN)/interop-client
 
 $(H2SPEC):
 	GOBIN=$(BIN) $(GO) install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+
+$(BIN)/interop-%:
+	mkdir -p $(BIN)/tmp-$*
+	GOBIN=$(BIN)/tmp-$* $(GO) install google.golang.org/grpc/interop/$*@$(GRPC_VERSION)
+	mv $(BIN)/tmp-$*/$* $@ && rmdir $(BIN)/tmp-$*
 
 # h2spec runs the HTTP/2 conformance suite against a real `strait serve`.
 h2spec: build $(H2SPEC)

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"github.com/straitgw/strait/internal/testutil"
+
 	"io"
 	"strings"
 	"sync"
@@ -17,7 +19,7 @@ func TestNoGoroutinePerRequest(t *testing.T) {
 	var waiting atomic.Int32
 	release := make(chan struct{})
 	shelf := []byte{0x08, 0x01, 0x12, 0x04, 's', 'l', 'o', 'w'} // id: 1, theme: "slow"
-	up := startRawUpstream(t, func(string, []byte) ([]byte, error) {
+	up := testutil.StartRawUpstream(t, func(*testutil.Call) ([]byte, error) {
 		waiting.Add(1)
 		select {
 		case <-release:
@@ -25,11 +27,11 @@ func TestNoGoroutinePerRequest(t *testing.T) {
 		}
 		return shelf, nil
 	})
-	listen, admin := freeAddr(t), freeAddr(t)
+	listen, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
 	runStrait(t, listen, "serve", "--listen", listen, "--upstream", up,
 		"--descriptors", descriptorFile(t), "--admin", admin)
 
-	hc := h2cClient()
+	hc := testutil.H2CClient()
 	var wg sync.WaitGroup
 	var ok atomic.Int32
 	for i := 0; i < inFlight; i++ {

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -15,13 +13,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"golang.org/x/net/http2"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/encoding"
 
 	"github.com/straitgw/strait/internal/demo"
+	"github.com/straitgw/strait/internal/testutil"
 )
 
 var (
@@ -51,16 +45,6 @@ func straitBin(t *testing.T) string {
 	return binPath
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // descriptorFile writes the demo's descriptor set where strait can read it.
 func descriptorFile(t *testing.T) string {
 	t.Helper()
@@ -87,65 +71,8 @@ func runStrait(t *testing.T, addr string, args ...string) *exec.Cmd {
 			t.Logf("strait output:\n%s", out.String())
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return cmd
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("strait did not listen on %s:\n%s", addr, out.String())
-	return nil
-}
-
-// rawCodec lets a test upstream answer any method with bytes it builds.
-type rawCodec struct{}
-
-type rawMsg []byte
-
-func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*rawMsg)), nil }
-func (rawCodec) Unmarshal(b []byte, v any) error {
-	*(v.(*rawMsg)) = append((*v.(*rawMsg))[:0], b...)
-	return nil
-}
-func (rawCodec) Name() string { return "proto" }
-
-var _ encoding.Codec = rawCodec{}
-
-// startRawUpstream runs a grpc-go server whose every method calls fn.
-func startRawUpstream(t *testing.T, fn func(method string, req []byte) ([]byte, error)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(grpc.ForceServerCodec(rawCodec{}), grpc.UnknownServiceHandler(func(_ any, ss grpc.ServerStream) error {
-		method, _ := grpc.MethodFromServerStream(ss)
-		var req rawMsg
-		if err := ss.RecvMsg(&req); err != nil {
-			return err
-		}
-		resp, err := fn(method, req)
-		if err != nil {
-			return err
-		}
-		r := rawMsg(resp)
-		return ss.SendMsg(&r)
-	}))
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	return ln.Addr().String()
-}
-
-func h2cClient() *http.Client {
-	return &http.Client{Timeout: 30 * time.Second, Transport: &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-	}}
+	testutil.WaitListen(t, addr)
+	return cmd
 }
 
 // metric reads one value from strait's /metrics.
@@ -166,4 +93,13 @@ func metric(t *testing.T, admin, name string) int {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	t.Fatalf("metric %s not found", name)
 	return 0
+}
+
+func splitPort(t *testing.T, addr string) (string, string) {
+	t.Helper()
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, p
 }

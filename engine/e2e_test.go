@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/straitgw/strait/internal/testutil"
+
 	"encoding/json"
 	"io"
 	"net/http"
@@ -58,7 +60,7 @@ func TestRESTOverHTTP1(t *testing.T) {
 func TestRESTOverH2C(t *testing.T) {
 	e := startGateway(t, startDemoUpstream(t), nil)
 	base := "http://" + e.Addr().String()
-	hc := h2cClient()
+	hc := testutil.H2CClient()
 	for _, tt := range []struct {
 		method, path, body string
 		status             int
@@ -90,7 +92,7 @@ func TestRESTOverH2C(t *testing.T) {
 func TestConcurrentRequests(t *testing.T) {
 	e := startGateway(t, startDemoUpstream(t), nil)
 	base := "http://" + e.Addr().String()
-	hc := h2cClient()
+	hc := testutil.H2CClient()
 	var wg sync.WaitGroup
 	errs := make(chan string, 200)
 	for i := 0; i < 200; i++ {

@@ -1,0 +1,35 @@
+package engine
+
+import (
+	"go/build"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestImportRules keeps the layering of ARCHITECTURE.md: leaves stay
+// leaves, and nothing reaches into perf/.
+func TestImportRules(t *testing.T) {
+	const mod = "github.com/straitgw/strait/"
+	forbidden := map[string][]string{
+		"h2":            {"engine", "upstream", "transcode", "perf"},
+		"transcode":     {"engine", "upstream", "h2", "perf"},
+		"upstream":      {"engine", "transcode", "perf"},
+		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
+		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
+		"engine":        {"perf", "cmd"},
+	}
+	for pkg, bad := range forbidden {
+		p, err := build.ImportDir(filepath.Join("..", pkg), 0)
+		if err != nil {
+			t.Fatalf("%s: %v", pkg, err)
+		}
+		for _, imp := range p.Imports {
+			for _, b := range bad {
+				if imp == mod+b || strings.HasPrefix(imp, mod+b+"/") {
+					t.Errorf("%s imports %s; the layering forbids it", pkg, imp)
+				}
+			}
+		}
+	}
+}
