@@ -1,0 +1,301 @@
+package h2
+
+import (
+	"bytes"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// Reader is the zero-copy input of a connection; netpoll.Reader satisfies
+// it. Slices it returns stay valid until Release.
+type Reader interface {
+	Len() int
+	Peek(n int) ([]byte, error)
+	Next(n int) ([]byte, error)
+	Skip(n int) error
+	Release() error
+}
+
+// Writer is the output of a connection; netpoll.Writer satisfies it. It is
+// not safe for concurrent use: the Conn's mutex guards it.
+type Writer interface {
+	Malloc(n int) ([]byte, error)
+	WriteBinary(b []byte) (int, error)
+	Flush() error
+}
+
+// Field is one header field.
+type Field = hpack.HeaderField
+
+// Acceptor receives a server connection's new request streams. Accept runs
+// on the Serve goroutine; fields may be kept. A nil handler discards the
+// stream's further events (its body is consumed for it).
+type Acceptor interface {
+	Accept(s *Stream, fields []Field, end bool) StreamHandler
+}
+
+// StreamHandler receives one stream's events, never with the conn lock held.
+type StreamHandler interface {
+	// OnHeaders delivers response headers (client) or trailers (end=true).
+	OnHeaders(s *Stream, fields []Field, end bool)
+	// OnData delivers body bytes, valid only during the call; the handler
+	// returns them to the flow control window with s.Consume when done.
+	OnData(s *Stream, p []byte, end bool)
+	// OnClose runs exactly once, after the last OnHeaders/OnData: nil when
+	// both sides ended cleanly, else the reason (StreamError on reset).
+	// When a Stream write or Reset ends the stream, OnClose runs on that
+	// caller's goroutine before the call returns.
+	OnClose(s *Stream, err error)
+}
+
+// Drainer is optionally implemented by a StreamHandler: n bytes queued by
+// WriteData reached the transport (backpressure release).
+type Drainer interface {
+	OnDrain(s *Stream, n int)
+}
+
+// Conn is one HTTP/2 connection, server or client side. Serve runs on one
+// goroutine at a time; everything else may be called from any goroutine.
+type Conn struct {
+	mu      sync.Mutex
+	w       Writer
+	closeFn func()
+	acc     Acceptor
+	cfg     Config
+	server  bool
+
+	rd readState // Serve goroutine only
+
+	// Guarded by mu.
+	henc      *hpack.Encoder
+	hbuf      bytes.Buffer
+	streams   map[uint32]*Stream
+	peer      peerSettings
+	sendWin   int64  // connection send window
+	recvWin   int64  // connection receive window left to the peer
+	unacked   int64  // consumed connection bytes not yet granted back
+	nextID    uint32 // client: next stream id to open
+	lastPeer  uint32 // highest stream id the peer opened
+	nLocal    int    // open streams we initiated
+	nPeer     int    // open streams the peer initiated
+	blocked   []*Stream
+	queued    int // bytes queued over all streams
+	resetIDs  [16]uint32
+	resetPos  int
+	dirty     bool
+	werr      error
+	err       error // set once the connection is finished
+	goAway    bool  // we sent GOAWAY: no new streams
+	drained   bool  // peer sent GOAWAY: open no new streams
+	closing   bool  // closeFn called or due
+	setSentAt time.Time
+	setAcked  bool
+	pingSent  time.Time
+	lastRead  time.Time
+	lastAct   time.Time // last stream opened or closed
+	timer     *time.Timer
+	ctrl      budget
+	resets    budget
+	empties   budget
+}
+
+type peerSettings struct {
+	maxFrame      uint32
+	initWin       uint32
+	maxStreams    uint32
+	maxHeaderList uint32
+	tableSize     uint32
+}
+
+// NewServerConn returns the server side of a connection whose preface is
+// still unread; close closes the transport.
+func NewServerConn(w Writer, close func(), a Acceptor, cfg Config) *Conn {
+	c := newConn(w, close, cfg)
+	c.server, c.acc = true, a
+	return c
+}
+
+// NewClientConn returns the client side of a connection; Start sends the
+// preface.
+func NewClientConn(w Writer, close func(), cfg Config) *Conn {
+	c := newConn(w, close, cfg)
+	c.nextID = 1
+	c.rd.preface = true
+	return c
+}
+
+func newConn(w Writer, close func(), cfg Config) *Conn {
+	cfg.defaults()
+	c := &Conn{w: w, closeFn: close, cfg: cfg, streams: make(map[uint32]*Stream)}
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.peer = peerSettings{maxFrame: minMaxFrameSize, initWin: defaultWindow,
+		maxStreams: ^uint32(0), tableSize: defaultHeaderTable}
+	c.sendWin, c.recvWin = defaultWindow, int64(cfg.ConnWindowSize)
+	c.rd.init(c)
+	l := cfg.Limits
+	c.ctrl = newBudget(l.ControlBurst, l.ControlRate)
+	c.resets = newBudget(l.ResetBurst, l.ResetRate)
+	c.empties = newBudget(l.EmptyBurst, l.EmptyRate)
+	c.lastRead = time.Now()
+	c.lastAct = c.lastRead
+	return c
+}
+
+// Start writes the client preface (client) and our SETTINGS and connection
+// WINDOW_UPDATE (both sides), and arms the connection's timer.
+func (c *Conn) Start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.server {
+		c.write([]byte(Preface))
+	}
+	cfg := &c.cfg
+	var b [64]byte
+	s := AppendSettings(b[:0],
+		Setting{SettingHeaderTableSize, cfg.HeaderTableSize},
+		Setting{SettingEnablePush, 0},
+		Setting{SettingMaxConcurrentStreams, cfg.MaxConcurrentStreams},
+		Setting{SettingInitialWindowSize, cfg.InitialWindowSize},
+		Setting{SettingMaxFrameSize, cfg.MaxFrameSize},
+		Setting{SettingMaxHeaderListSize, cfg.MaxHeaderListSize})
+	c.write(s)
+	if inc := cfg.ConnWindowSize - defaultWindow; inc > 0 {
+		c.write(AppendWindowUpdate(b[:0], 0, inc))
+	}
+	c.setSentAt = time.Now()
+	c.timer = time.AfterFunc(c.tick(), c.watch)
+	return c.flush()
+}
+
+// write copies b into the transport's buffer; errors stick in werr.
+func (c *Conn) write(b []byte) {
+	if c.werr != nil {
+		return
+	}
+	buf, err := c.w.Malloc(len(b))
+	if err != nil {
+		c.werr = err
+		return
+	}
+	copy(buf, b)
+	c.dirty = true
+}
+
+// frame reserves a frame with header h and returns its payload to fill.
+func (c *Conn) frame(h FrameHeader) []byte {
+	if c.werr != nil {
+		return nil
+	}
+	buf, err := c.w.Malloc(FrameHeaderLen + int(h.Length))
+	if err != nil {
+		c.werr = err
+		return nil
+	}
+	putFrameHeader(buf, h)
+	c.dirty = true
+	return buf[FrameHeaderLen:]
+}
+
+func (c *Conn) flush() error {
+	if c.dirty && c.werr == nil {
+		c.dirty = false
+		c.werr = c.w.Flush()
+	}
+	return c.werr
+}
+
+// Available reports the client's free stream slots: 0 once draining
+// (GOAWAY either way) or closed.
+func (c *Conn) Available() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil || c.goAway || c.drained || c.closing || c.nextID > maxWindow {
+		return 0
+	}
+	return max(0, int(min(c.cfg.MaxConcurrentStreams, c.peer.maxStreams))-c.nLocal)
+}
+
+// Shutdown starts a graceful close: GOAWAY with the last stream id we will
+// process, in-flight streams finish, then the transport is closed.
+func (c *Conn) Shutdown() {
+	c.mu.Lock()
+	if c.err == nil && !c.goAway {
+		c.goAway = true
+		var b [32]byte
+		c.write(AppendGoAway(b[:0], c.lastPeer, ErrCodeNo, nil))
+		c.flush()
+	}
+	done := c.idleDone()
+	c.mu.Unlock()
+	if done {
+		c.close()
+	}
+}
+
+// idleDone reports whether a draining connection has no streams left and
+// should be closed now; it marks it closing.
+func (c *Conn) idleDone() bool {
+	if (c.goAway || c.drained) && len(c.streams) == 0 && !c.closing {
+		c.closing = true
+		return true
+	}
+	return false
+}
+
+func (c *Conn) close() {
+	if c.closeFn != nil {
+		c.closeFn()
+	}
+}
+
+// Closed tells the connection its transport is gone: every open stream
+// gets OnClose(err) once. Safe to call more than once.
+func (c *Conn) Closed(err error) {
+	if err == nil {
+		err = ErrConnClosed
+	}
+	var ev events
+	c.mu.Lock()
+	c.finishConn(err, &ev)
+	c.mu.Unlock()
+	ev.run()
+}
+
+// finishConn marks the connection finished and closes every stream.
+func (c *Conn) finishConn(err error, ev *events) {
+	if c.err == nil {
+		c.err = err
+	}
+	c.closing = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	for _, s := range c.streams {
+		c.finish(s, err, ev)
+	}
+}
+
+// fail ends the connection after a protocol error: a ConnError is sent as
+// GOAWAY first. It returns the error Serve reports.
+func (c *Conn) fail(err error) error {
+	var ev events
+	c.mu.Lock()
+	if c.err == nil {
+		if ce, ok := err.(ConnError); ok {
+			var b [64]byte
+			var debug []byte
+			if ce.Cause != nil {
+				debug = []byte(ce.Cause.Error())
+			}
+			c.write(AppendGoAway(b[:0], c.lastPeer, ce.Code, debug))
+			c.flush()
+		}
+	}
+	c.finishConn(err, &ev)
+	err = c.err
+	c.mu.Unlock()
+	ev.run()
+	return err
+}

@@ -1,0 +1,87 @@
+package h2
+
+// onData handles a DATA frame (RFC 9113 §6.1): flow control accounting
+// under the lock, then OnData without it.
+func (c *Conn) onData(h FrameHeader, p []byte) error {
+	if h.StreamID == 0 {
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	body, ok := ConsumePadding(h, p)
+	if !ok {
+		return connErr(ErrCodeProtocol, ErrBadPadding)
+	}
+	end := h.Has(FlagEndStream)
+	c.mu.Lock()
+	s, err := c.dataStream(h, len(body), end)
+	if s == nil || err != nil {
+		c.flush()
+		c.mu.Unlock()
+		c.rd.ev.run()
+		return err
+	}
+	hd := s.h
+	c.mu.Unlock()
+	if len(body) > 0 || end {
+		hd.OnData(s, body, end)
+	}
+	if end {
+		c.deliveredEnd(s)
+		c.rd.ev.run()
+	}
+	return nil
+}
+
+// dataStream charges the receive windows and checks the stream's state;
+// it returns the stream to deliver to, or nil when the frame is dropped.
+func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
+	if n == 0 && !end {
+		if err := c.calm(&c.empties); err != nil {
+			return nil, err
+		}
+	}
+	size := int64(h.Length)
+	if size > c.recvWin {
+		return nil, connErr(ErrCodeFlowControl, ErrFlowControl)
+	}
+	c.recvWin -= size
+	s := c.streams[h.StreamID]
+	if s == nil || s.accepting {
+		return nil, c.dataNoStream(h.StreamID, size)
+	}
+	if s.remoteEnd || size > s.recvWin {
+		c.consume(nil, size)
+		code := ErrCodeStreamClosed
+		if !s.remoteEnd {
+			code = ErrCodeFlowControl
+		}
+		c.resetLocked(s, code, ErrFlowControl, &c.rd.ev)
+		return nil, nil
+	}
+	s.recvWin -= size
+	if pad := size - int64(n); pad > 0 {
+		c.consume(s, pad)
+	}
+	s.received += int64(n)
+	if s.contentLen >= 0 && (s.received > s.contentLen || end && s.received != s.contentLen) {
+		c.consume(nil, int64(n))
+		c.resetLocked(s, ErrCodeProtocol, ErrBadContentLength, &c.rd.ev)
+		return nil, nil
+	}
+	s.remoteEnd = end
+	return s, nil
+}
+
+// dataNoStream handles DATA for a stream that is not open: idle is a
+// connection error; for a closed one the window is returned and, unless we
+// reset it ourselves, the peer hears STREAM_CLOSED.
+func (c *Conn) dataNoStream(id uint32, size int64) error {
+	if c.idle(id) {
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	c.consume(nil, size)
+	if c.resetByUs(id) {
+		return nil
+	}
+	c.writeRST(id, ErrCodeStreamClosed)
+	return c.calm(&c.resets)
+}

@@ -1,0 +1,159 @@
+package h2
+
+import "time"
+
+// sendable returns how many of n bytes the stream and connection send
+// windows admit now (RFC 9113 §6.9.1).
+func (c *Conn) sendable(s *Stream, n int) int {
+	w := min(s.sendWin, c.sendWin)
+	if w <= 0 {
+		return 0
+	}
+	return int(min(int64(n), w))
+}
+
+// writeData writes p as DATA frames no larger than the peer's maximum and
+// charges the send windows; the caller checked them with sendable.
+func (c *Conn) writeData(s *Stream, p []byte, end bool) {
+	if len(p) == 0 {
+		if end {
+			c.frame(FrameHeader{Type: FrameData, Flags: FlagEndStream, StreamID: s.id})
+		}
+		return
+	}
+	s.sendWin -= int64(len(p))
+	c.sendWin -= int64(len(p))
+	max := int(c.peer.maxFrame)
+	for len(p) > 0 {
+		n := min(len(p), max)
+		h := FrameHeader{Length: uint32(n), Type: FrameData, StreamID: s.id}
+		if end && n == len(p) {
+			h.Flags = FlagEndStream
+		}
+		copy(c.frame(h), p[:n])
+		p = p[n:]
+	}
+}
+
+// drainStream writes what the windows admit of s's queue, then its queued
+// trailers or END_STREAM. It records an OnDrain event.
+func (c *Conn) drainStream(s *Stream, ev *events) {
+	pending := len(s.out) - s.outOff
+	n := c.sendable(s, pending)
+	last := n == pending
+	if n == 0 && !last {
+		return
+	}
+	c.writeData(s, s.out[s.outOff:s.outOff+n], last && s.endQueued && !s.hasTrail)
+	s.outOff += n
+	c.queued -= n
+	s.progress = time.Now()
+	if !last {
+		ev.drain(s, s.h, n)
+		return
+	}
+	if cap(s.out) > 64<<10 {
+		s.out = nil
+	}
+	s.out, s.outOff = s.out[:0], 0
+	c.unblock(s)
+	if s.hasTrail {
+		c.writeHeaders(s.id, s.trailers, true)
+		s.trailers, s.hasTrail = nil, false
+	}
+	ev.drain(s, s.h, n)
+	if s.endQueued {
+		s.endQueued = false
+		c.closeIfDone(s, ev)
+	}
+}
+
+// drainAll gives newly opened connection window to blocked streams in
+// order.
+func (c *Conn) drainAll(ev *events) {
+	for i := 0; i < len(c.blocked) && c.sendWin > 0; {
+		s := c.blocked[i]
+		c.drainStream(s, ev)
+		if i < len(c.blocked) && c.blocked[i] == s {
+			i++
+		}
+	}
+}
+
+// consume returns n received bytes to the windows, granting them back in
+// batches of half a window.
+func (c *Conn) consume(s *Stream, n int64) {
+	if c.err != nil {
+		return
+	}
+	var b [16]byte
+	c.unacked += n
+	if c.unacked >= int64(c.cfg.ConnWindowSize/2) {
+		c.write(AppendWindowUpdate(b[:0], 0, uint32(c.unacked)))
+		c.recvWin += c.unacked
+		c.unacked = 0
+	}
+	if s == nil || s.closed || s.remoteEnd {
+		return
+	}
+	s.unacked += n
+	if s.unacked >= int64(c.cfg.InitialWindowSize/2) {
+		c.write(AppendWindowUpdate(b[:0], s.id, uint32(s.unacked)))
+		s.recvWin += s.unacked
+		s.unacked = 0
+	}
+}
+
+// onWindowUpdate applies a peer's WINDOW_UPDATE (RFC 9113 §6.9).
+func (c *Conn) onWindowUpdate(h FrameHeader, p []byte, ev *events) error {
+	v, ok := ConsumeUint32(p)
+	if !ok {
+		return connErr(ErrCodeFrameSize, ErrBadFrame)
+	}
+	inc := int64(v & maxWindow)
+	if h.StreamID == 0 {
+		if inc == 0 {
+			return connErr(ErrCodeProtocol, ErrBadFrame)
+		}
+		if c.sendWin += inc; c.sendWin > maxWindow {
+			return connErr(ErrCodeFlowControl, ErrFlowControl)
+		}
+		c.drainAll(ev)
+		return nil
+	}
+	s := c.streams[h.StreamID]
+	if s == nil {
+		if c.idle(h.StreamID) {
+			return connErr(ErrCodeProtocol, ErrBadStreamID)
+		}
+		return nil
+	}
+	if inc == 0 {
+		c.resetLocked(s, ErrCodeProtocol, ErrBadFrame, ev)
+		return nil
+	}
+	if s.sendWin += inc; s.sendWin > maxWindow {
+		c.resetLocked(s, ErrCodeFlowControl, ErrFlowControl, ev)
+		return nil
+	}
+	if s.blocked {
+		c.drainStream(s, ev)
+	}
+	return nil
+}
+
+// setPeerWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every open
+// stream's send window (RFC 9113 §6.9.2); windows may go negative.
+func (c *Conn) setPeerWindow(v uint32, ev *events) error {
+	delta := int64(v) - int64(c.peer.initWin)
+	c.peer.initWin = v
+	for _, s := range c.streams {
+		if s.sendWin += delta; s.sendWin > maxWindow {
+			return connErr(ErrCodeFlowControl, ErrFlowControl)
+		}
+	}
+	if delta > 0 {
+		c.drainAll(ev)
+	}
+	return nil
+}

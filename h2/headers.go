@@ -1,0 +1,298 @@
+package h2
+
+// headerBlock assembles one header block across HEADERS and CONTINUATION
+// frames (RFC 9113 §4.3). It lives in the Serve goroutine's readState.
+type headerBlock struct {
+	active  bool // CONTINUATION expected
+	id      uint32
+	end     bool // END_STREAM on the HEADERS frame
+	fields  []Field
+	size    uint32 // RFC 9113 §6.5.2 accounting
+	max     uint32
+	raw     int
+	tooBig  bool
+	bad     error // stream error to report once decoded
+	dropped bool  // decode for HPACK state, then drop
+}
+
+// emit is the HPACK decoder's callback. Past the list size limit it stops
+// keeping fields, and the decoder stops materialising strings, but the
+// block is still decoded to keep the dynamic table in sync.
+func (hb *headerBlock) emit(f Field) {
+	if hb.tooBig {
+		return
+	}
+	hb.size += uint32(len(f.Name) + len(f.Value) + 32)
+	if hb.size > hb.max {
+		hb.tooBig, hb.fields = true, nil
+		return
+	}
+	hb.fields = append(hb.fields, f)
+}
+
+func (c *Conn) onHeaders(h FrameHeader, p []byte) error {
+	if h.StreamID == 0 {
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	frag, pr, ok := ConsumeHeadersPayload(h, p)
+	if !ok {
+		return connErr(ErrCodeProtocol, ErrBadPadding)
+	}
+	c.rd.hb = headerBlock{id: h.StreamID, end: h.Has(FlagEndStream), max: c.rd.hb.max}
+	c.rd.hdec.SetEmitEnabled(true)
+	if h.Has(FlagPriority) && pr.StreamDep == h.StreamID {
+		c.rd.hb.bad = ErrBadFrame
+	}
+	c.mu.Lock()
+	err := c.classify(h.StreamID)
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.fragment(frag, h.Has(FlagEndHeaders))
+}
+
+// classify rejects header blocks that open streams illegally (§5.1.1) and
+// marks those for closed streams to be dropped after decoding.
+func (c *Conn) classify(id uint32) error {
+	if c.streams[id] != nil {
+		return nil
+	}
+	if !c.server || id&1 == 0 {
+		if c.server || !c.idle(id) {
+			c.rd.hb.dropped = true
+			return nil
+		}
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	if id > c.lastPeer {
+		return nil
+	}
+	if c.resetByUs(id) {
+		c.rd.hb.dropped = true
+		return nil
+	}
+	return connErr(ErrCodeStreamClosed, ErrBadStreamID)
+}
+
+func (c *Conn) onContinuation(h FrameHeader, p []byte) error {
+	if !c.rd.hb.active || h.StreamID != c.rd.hb.id {
+		return connErr(ErrCodeProtocol, ErrBadFrame)
+	}
+	return c.fragment(p, h.Has(FlagEndHeaders))
+}
+
+// fragment feeds one header block fragment to the decoder, bounding the
+// raw block size (CONTINUATION flood) and empty fragments.
+func (c *Conn) fragment(frag []byte, endHeaders bool) error {
+	hb := &c.rd.hb
+	hb.raw += len(frag)
+	if hb.raw > c.cfg.Limits.MaxHeaderBlock {
+		return connErr(ErrCodeEnhanceYourCalm, ErrHeaderListTooLong)
+	}
+	if len(frag) == 0 && !endHeaders {
+		c.mu.Lock()
+		err := c.calm(&c.empties)
+		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := c.rd.hdec.Write(frag); err != nil {
+		return connErr(ErrCodeCompression, err)
+	}
+	if hb.tooBig {
+		c.rd.hdec.SetEmitEnabled(false)
+	}
+	if !endHeaders {
+		hb.active = true
+		return nil
+	}
+	hb.active = false
+	if err := c.rd.hdec.Close(); err != nil {
+		return connErr(ErrCodeCompression, err)
+	}
+	return c.endHeaders()
+}
+
+// endHeaders acts on a complete header block.
+func (c *Conn) endHeaders() error {
+	hb := &c.rd.hb
+	fields := hb.fields
+	hb.fields = nil
+	if hb.dropped {
+		return nil
+	}
+	c.mu.Lock()
+	s := c.streams[hb.id]
+	var err error
+	if s == nil {
+		if !c.server || hb.id <= c.lastPeer { // closed meanwhile
+			c.mu.Unlock()
+			return nil
+		}
+		if err = c.openPeer(fields); err != nil || c.rd.hb.id == 0 {
+			c.flush()
+			c.mu.Unlock()
+			return err
+		}
+		return c.accept(fields)
+	}
+	deliver := c.streamHeaders(s, fields)
+	h := s.h
+	c.flush()
+	c.mu.Unlock()
+	if deliver {
+		h.OnHeaders(s, fields, hb.end)
+		if hb.end {
+			c.deliveredEnd(s)
+		}
+	}
+	c.rd.ev.run()
+	return nil
+}
+
+// openPeer validates a new peer stream under the lock. It clears hb.id when
+// the stream is refused or answered here.
+func (c *Conn) openPeer(fields []Field) error {
+	hb := &c.rd.hb
+	id := hb.id
+	c.lastPeer = id
+	if c.goAway {
+		hb.id = 0 // beyond our GOAWAY: ignored (§6.8)
+		return nil
+	}
+	cl, err := checkRequest(fields)
+	switch {
+	case hb.bad != nil || err != nil || (hb.end && cl > 0):
+		c.writeRST(id, ErrCodeProtocol)
+	case hb.tooBig:
+		c.writeHeaders(id, []Field{{Name: ":status", Value: "431"}}, true)
+		if !hb.end {
+			c.writeRST(id, ErrCodeNo)
+		}
+	case c.nPeer >= int(c.cfg.MaxConcurrentStreams):
+		c.writeRST(id, ErrCodeRefusedStream)
+	default:
+		s := &Stream{c: c, id: id, sendWin: int64(c.peer.initWin),
+			recvWin: int64(c.cfg.InitialWindowSize), contentLen: cl,
+			remoteEnd: hb.end, accepting: true}
+		c.streams[id] = s
+		c.nPeer++
+		return nil
+	}
+	hb.id = 0
+	return c.calm(&c.resets)
+}
+
+// accept runs the Acceptor for the new stream; called with the lock held,
+// returns with it released.
+func (c *Conn) accept(fields []Field) error {
+	hb := &c.rd.hb
+	s, end := c.streams[hb.id], hb.end
+	c.mu.Unlock()
+	h := c.acc.Accept(s, fields, end)
+	if h == nil {
+		h = discard{}
+	}
+	c.mu.Lock()
+	s.h, s.accepting = h, false
+	if s.closeDue {
+		c.rd.ev.close(s, h, s.closeErr)
+	} else if end {
+		s.remoteDone = true
+		c.closeIfDone(s, &c.rd.ev)
+	}
+	c.flush()
+	done := c.idleDone()
+	c.mu.Unlock()
+	c.rd.ev.run()
+	if done {
+		c.close()
+	}
+	return nil
+}
+
+// streamHeaders handles a header block on an open stream: a client's
+// response headers, or trailers. It reports whether to deliver it.
+func (c *Conn) streamHeaders(s *Stream, fields []Field) bool {
+	hb := &c.rd.hb
+	ev := &c.rd.ev
+	if s.remoteEnd {
+		c.resetLocked(s, ErrCodeStreamClosed, ErrBadState, ev)
+		return false
+	}
+	if hb.bad != nil || hb.tooBig {
+		c.resetLocked(s, ErrCodeProtocol, ErrHeaderListTooLong, ev)
+		return false
+	}
+	if c.server || s.gotHeaders {
+		if !hb.end || checkTrailers(fields) != nil ||
+			(s.contentLen >= 0 && s.received != s.contentLen) {
+			c.resetLocked(s, ErrCodeProtocol, ErrBadHeader, ev)
+			return false
+		}
+		s.remoteEnd = true
+		return true
+	}
+	status, err := checkResponse(fields)
+	if err != nil || (status < 200 && (hb.end || status == 101)) {
+		c.resetLocked(s, ErrCodeProtocol, ErrBadHeader, ev)
+		return false
+	}
+	if status < 200 {
+		return false // informational: the final response follows
+	}
+	s.gotHeaders = true
+	s.remoteEnd = hb.end
+	return true
+}
+
+// deliveredEnd records that the handler saw the peer's END_STREAM.
+func (c *Conn) deliveredEnd(s *Stream) {
+	c.mu.Lock()
+	s.remoteDone = true
+	c.closeIfDone(s, &c.rd.ev)
+	done := c.idleDone()
+	c.mu.Unlock()
+	if done {
+		c.close()
+	}
+}
+
+// writeHeaders HPACK-encodes fields and writes them as HEADERS plus
+// CONTINUATION frames within the peer's frame size, under the lock.
+func (c *Conn) writeHeaders(id uint32, fields []Field, end bool) error {
+	c.hbuf.Reset()
+	for _, f := range fields {
+		c.henc.WriteField(f)
+	}
+	b := c.hbuf.Bytes()
+	max := int(c.peer.maxFrame)
+	typ, flags := FrameHeaders, Flags(0)
+	if end {
+		flags = FlagEndStream
+	}
+	for {
+		n := min(len(b), max)
+		if n == len(b) {
+			flags |= FlagEndHeaders
+		}
+		copy(c.frame(FrameHeader{Length: uint32(n), Type: typ, Flags: flags, StreamID: id}), b[:n])
+		b = b[n:]
+		if len(b) == 0 {
+			return c.werr
+		}
+		typ, flags = FrameContinuation, 0
+	}
+}
+
+// discard is the handler of streams whose Acceptor returned nil: the body
+// is consumed so the connection window keeps moving.
+type discard struct{}
+
+func (discard) OnHeaders(*Stream, []Field, bool) {}
+func (discard) OnData(s *Stream, p []byte, _ bool) {
+	s.Consume(len(p))
+}
+func (discard) OnClose(*Stream, error) {}

@@ -1,0 +1,262 @@
+package h2
+
+import (
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// readState belongs to the Serve goroutine.
+type readState struct {
+	preface  bool // preface read (server) or not expected (client)
+	settings bool // peer's first SETTINGS seen
+	hdec     *hpack.Decoder
+	hb       headerBlock
+	ev       events
+	unread   int // bytes read since the last Release
+}
+
+func (rd *readState) init(c *Conn) {
+	rd.hdec = hpack.NewDecoder(c.cfg.HeaderTableSize, rd.hb.emit)
+	rd.hdec.SetMaxStringLength(int(c.cfg.MaxHeaderListSize))
+	rd.hb.max = c.cfg.MaxHeaderListSize
+}
+
+// releaseEvery bounds how much input one Serve call pins before Release.
+const releaseEvery = 64 << 10
+
+// Serve consumes every byte in r: netpoll calls OnRequest again while any
+// input is left. It blocks in r.Next only for the rest of a partial frame,
+// bounded by the transport's read timeout. A non-nil error means the
+// connection is finished and the caller closes the transport.
+func (c *Conn) Serve(r Reader) error {
+	if !c.rd.preface {
+		if err := c.readPreface(r); err != nil {
+			r.Release()
+			return c.fail(err)
+		}
+	}
+	for r.Len() > 0 {
+		if err := c.readFrame(r); err != nil {
+			r.Release()
+			return c.fail(err)
+		}
+		if c.rd.unread >= releaseEvery {
+			r.Release()
+			c.rd.unread = 0
+		}
+	}
+	r.Release()
+	c.rd.unread = 0
+	c.mu.Lock()
+	c.lastRead = time.Now()
+	c.flush()
+	err := c.err
+	c.mu.Unlock()
+	return err
+}
+
+func (c *Conn) readPreface(r Reader) error {
+	p, err := r.Next(len(Preface))
+	if err != nil {
+		return err
+	}
+	if string(p) != Preface {
+		return connErr(ErrCodeProtocol, ErrBadPreface)
+	}
+	c.rd.preface = true
+	return nil
+}
+
+// flushBeforeWait sends pending control frames before r.Next blocks.
+func (c *Conn) flushBeforeWait(r Reader, n int) {
+	if r.Len() < n {
+		c.mu.Lock()
+		c.flush()
+		c.mu.Unlock()
+	}
+}
+
+// ReadFrame reads one frame from r, blocking for the rest of it. It
+// rejects a length above max before reading the payload. The payload is
+// valid until r.Release.
+func ReadFrame(r Reader, max uint32) (FrameHeader, []byte, error) {
+	b, err := r.Next(FrameHeaderLen)
+	if err != nil {
+		return FrameHeader{}, nil, err
+	}
+	h, _ := ConsumeFrameHeader(b)
+	if h.Length > max {
+		return h, nil, connErr(ErrCodeFrameSize, ErrFrameTooLarge)
+	}
+	if h.Length == 0 {
+		return h, nil, nil
+	}
+	p, err := r.Next(int(h.Length))
+	return h, p, err
+}
+
+func (c *Conn) readFrame(r Reader) error {
+	c.flushBeforeWait(r, FrameHeaderLen)
+	if r.Len() >= FrameHeaderLen {
+		if b, _ := r.Peek(3); len(b) == 3 {
+			c.flushBeforeWait(r, FrameHeaderLen+int(b[0])<<16|int(b[1])<<8|int(b[2]))
+		}
+	}
+	h, p, err := ReadFrame(r, c.cfg.MaxFrameSize)
+	if err != nil {
+		return err
+	}
+	c.rd.unread += FrameHeaderLen + len(p)
+	return c.dispatch(h, p)
+}
+
+// dispatch handles one frame (RFC 9113 §6).
+func (c *Conn) dispatch(h FrameHeader, p []byte) error {
+	if !c.rd.settings {
+		if h.Type != FrameSettings || h.Has(FlagAck) {
+			return connErr(ErrCodeProtocol, ErrBadFrame)
+		}
+		c.rd.settings = true
+	}
+	if c.rd.hb.active && h.Type != FrameContinuation {
+		return connErr(ErrCodeProtocol, ErrBadFrame)
+	}
+	switch h.Type {
+	case FrameData:
+		return c.onData(h, p)
+	case FrameHeaders:
+		return c.onHeaders(h, p)
+	case FrameContinuation:
+		return c.onContinuation(h, p)
+	case FramePushPromise:
+		return connErr(ErrCodeProtocol, ErrBadFrame)
+	}
+	c.mu.Lock()
+	err := c.control(h, p)
+	c.flush()
+	done := c.idleDone()
+	c.mu.Unlock()
+	c.rd.ev.run()
+	if done {
+		c.close()
+	}
+	return err
+}
+
+// control handles frames other than DATA and header blocks, under the lock.
+func (c *Conn) control(h FrameHeader, p []byte) error {
+	switch h.Type {
+	case FrameRSTStream:
+		return c.onRST(h, p)
+	case FrameSettings:
+		return c.onSettings(h, p)
+	case FramePing:
+		return c.onPing(h, p)
+	case FrameGoAway:
+		return c.onGoAway(h, p)
+	case FrameWindowUpdate:
+		return c.onWindowUpdate(h, p, &c.rd.ev)
+	case FramePriority:
+		return c.onPriority(h, p)
+	}
+	return c.calm(&c.ctrl) // unknown frame types are ignored (§5.5)
+}
+
+// calm charges one token; an empty budget ends the connection.
+func (c *Conn) calm(b *budget) error {
+	if !b.take(time.Now()) {
+		return connErr(ErrCodeEnhanceYourCalm, ErrAbuse)
+	}
+	return nil
+}
+
+// idle reports whether id names a stream in the idle state (§5.1).
+func (c *Conn) idle(id uint32) bool {
+	if (id&1 == 1) == c.server {
+		return id > c.lastPeer
+	}
+	return c.server || id >= c.nextID
+}
+
+func (c *Conn) onRST(h FrameHeader, p []byte) error {
+	code, ok := ConsumeUint32(p)
+	switch {
+	case h.StreamID == 0:
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	case !ok:
+		return connErr(ErrCodeFrameSize, ErrBadFrame)
+	case c.idle(h.StreamID):
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	if err := c.calm(&c.resets); err != nil {
+		return err
+	}
+	if s := c.streams[h.StreamID]; s != nil {
+		c.finish(s, StreamError{StreamID: s.id, Code: ErrCode(code)}, &c.rd.ev)
+	}
+	return nil
+}
+
+func (c *Conn) onPing(h FrameHeader, p []byte) error {
+	switch {
+	case h.StreamID != 0:
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	case len(p) != 8:
+		return connErr(ErrCodeFrameSize, ErrBadFrame)
+	case h.Has(FlagAck):
+		c.pingSent = time.Time{}
+		return nil
+	}
+	if err := c.calm(&c.ctrl); err != nil {
+		return err
+	}
+	if buf := c.frame(FrameHeader{Length: 8, Type: FramePing, Flags: FlagAck}); buf != nil {
+		copy(buf, p)
+	}
+	return nil
+}
+
+func (c *Conn) onPriority(h FrameHeader, p []byte) error {
+	if h.StreamID == 0 {
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	if err := c.calm(&c.ctrl); err != nil {
+		return err
+	}
+	pr, ok := ConsumePriorityPayload(p)
+	code := ErrCodeFrameSize
+	if ok {
+		if pr.StreamDep != h.StreamID {
+			return nil
+		}
+		code = ErrCodeProtocol
+	}
+	if s := c.streams[h.StreamID]; s != nil {
+		c.resetLocked(s, code, ErrBadFrame, &c.rd.ev)
+	} else {
+		c.writeRST(h.StreamID, code)
+	}
+	return nil
+}
+
+func (c *Conn) onGoAway(h FrameHeader, p []byte) error {
+	if h.StreamID != 0 {
+		return connErr(ErrCodeProtocol, ErrBadStreamID)
+	}
+	last, code, debug, ok := ConsumeGoAway(p)
+	if !ok {
+		return connErr(ErrCodeFrameSize, ErrBadFrame)
+	}
+	c.drained = true
+	var ge error
+	for id, s := range c.streams {
+		if s.local && id > last {
+			if ge == nil {
+				ge = GoAwayError{LastStreamID: last, Code: code, Debug: string(debug)}
+			}
+			c.finish(s, ge, &c.rd.ev)
+		}
+	}
+	return nil
+}

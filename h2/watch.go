@@ -1,0 +1,74 @@
+package h2
+
+import "time"
+
+// tick is the period of the connection's watchdog: fine enough for the
+// shortest configured timeout, at most a second.
+func (c *Conn) tick() time.Duration {
+	d := min(time.Second, c.cfg.SettingsTimeout/2, c.cfg.StallTimeout/2)
+	if c.cfg.KeepAlive > 0 {
+		d = min(d, c.cfg.KeepAlive/2, c.cfg.PingTimeout/2)
+	}
+	if c.cfg.IdleTimeout > 0 {
+		d = min(d, c.cfg.IdleTimeout/2)
+	}
+	return max(d, 5*time.Millisecond)
+}
+
+// watch runs on a timer: SETTINGS ACK deadline, client keepalive PING,
+// idle connections and stalled output. One timer per connection, none per
+// stream.
+func (c *Conn) watch() {
+	var ev events
+	now := time.Now()
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	err := c.check(now, &ev)
+	if err == nil {
+		c.flush()
+		c.timer.Reset(c.tick())
+	}
+	done := c.idleDone()
+	c.mu.Unlock()
+	ev.run()
+	if err != nil {
+		c.fail(err)
+		done = true
+	}
+	if done {
+		c.close()
+	}
+}
+
+func (c *Conn) check(now time.Time, ev *events) error {
+	if !c.setAcked && now.Sub(c.setSentAt) > c.cfg.SettingsTimeout {
+		return connErr(ErrCodeSettingsTimeout, ErrSettingsTimeout)
+	}
+	if c.cfg.KeepAlive > 0 && !c.server {
+		if !c.pingSent.IsZero() {
+			if now.Sub(c.pingSent) > c.cfg.PingTimeout {
+				return ErrPingTimeout
+			}
+		} else if now.Sub(c.lastRead) >= c.cfg.KeepAlive {
+			var b [32]byte
+			c.write(AppendPing(b[:0], false, [8]byte{'k', 'e', 'e', 'p'}))
+			c.pingSent = now
+		}
+	}
+	if c.cfg.IdleTimeout > 0 && len(c.streams) == 0 && !c.goAway &&
+		now.Sub(c.lastAct) >= c.cfg.IdleTimeout {
+		var b [32]byte
+		c.write(AppendGoAway(b[:0], c.lastPeer, ErrCodeNo, []byte("idle")))
+		c.goAway = true
+	}
+	for i := 0; i < len(c.blocked); i++ {
+		if s := c.blocked[i]; now.Sub(s.progress) > c.cfg.StallTimeout {
+			c.resetLocked(s, ErrCodeCancel, ErrStalled, ev)
+			i--
+		}
+	}
+	return nil
+}
