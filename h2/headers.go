@@ -55,24 +55,22 @@ func (c *Conn) onHeaders(h FrameHeader, p []byte) error {
 // classify rejects header blocks that open streams illegally (§5.1.1) and
 // marks those for closed streams to be dropped after decoding.
 func (c *Conn) classify(id uint32) error {
-	if c.streams[id] != nil {
+	switch {
+	case c.streams[id] != nil:
 		return nil
-	}
-	if !c.server || id&1 == 0 {
-		if c.server || !c.idle(id) {
-			c.rd.hb.dropped = true
-			return nil
+	case !c.server:
+		if c.idle(id) {
+			return connErr(ErrCodeProtocol, ErrBadStreamID)
 		}
+	case id&1 == 0:
 		return connErr(ErrCodeProtocol, ErrBadStreamID)
-	}
-	if id > c.lastPeer {
+	case id > c.lastPeer:
 		return nil
+	case !c.resetByUs(id):
+		return connErr(ErrCodeStreamClosed, ErrBadStreamID)
 	}
-	if c.resetByUs(id) {
-		c.rd.hb.dropped = true
-		return nil
-	}
-	return connErr(ErrCodeStreamClosed, ErrBadStreamID)
+	c.rd.hb.dropped = true
+	return nil
 }
 
 func (c *Conn) onContinuation(h FrameHeader, p []byte) error {

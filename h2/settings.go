@@ -22,11 +22,10 @@ func (c *Conn) onSettings(h FrameHeader, p []byte) error {
 	if err := c.calm(&c.ctrl); err != nil {
 		return err
 	}
-	if err := ConsumeSettings(p, c.applySetting); err != nil {
-		return err
-	}
+	// The ACK goes first so that DATA released by a larger window follows
+	// it, as peers expect; an invalid value still ends in GOAWAY.
 	c.frame(FrameHeader{Type: FrameSettings, Flags: FlagAck})
-	return nil
+	return ConsumeSettings(p, c.applySetting)
 }
 
 func (c *Conn) applySetting(s Setting) error {
