@@ -17,6 +17,9 @@ type Config struct {
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
 	DescriptorSets [][]byte `yaml:"-"`
+
+	// src remembers where LoadConfig found each value, for error positions.
+	src *source
 }
 
 // UpstreamConfig names a cluster of equivalent gRPC endpoints.
@@ -57,4 +60,41 @@ type TranscodeConfig struct {
 	EmitUnpopulated     bool `yaml:"emit_unpopulated"`
 	UseProtoNames       bool `yaml:"use_proto_names"`
 	UseEnumNumbers      bool `yaml:"use_enum_numbers"`
+}
+
+// Defaults used for zero fields by Defaults.
+const (
+	DefaultHeaderTimeout        = 10 * time.Second
+	DefaultIdleTimeout          = 2 * time.Minute
+	DefaultWriteTimeout         = 30 * time.Second
+	DefaultConnectTimeout       = 2 * time.Second
+	DefaultMaxHeaderBytes       = 64 << 10
+	DefaultMaxBodyBytes         = 4 << 20 // grpc-go's default receive limit
+	DefaultMaxJSONDepth         = 100
+	DefaultMaxConcurrentStreams = 250
+	DefaultConnsPerEndpoint     = 1
+)
+
+// Defaults fills every zero timeout, limit and per-upstream setting. Listen,
+// upstreams and descriptors have no default: Validate reports them missing.
+// Timeouts.Upstream stays zero (no deadline unless the client sends one).
+func (c *Config) Defaults() {
+	setDefault(&c.Timeouts.Header, DefaultHeaderTimeout)
+	setDefault(&c.Timeouts.Idle, DefaultIdleTimeout)
+	setDefault(&c.Timeouts.Write, DefaultWriteTimeout)
+	setDefault(&c.Timeouts.Connect, DefaultConnectTimeout)
+	setDefault(&c.Limits.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.Limits.MaxJSONDepth, DefaultMaxJSONDepth)
+	setDefault(&c.Limits.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	for i := range c.Upstreams {
+		setDefault(&c.Upstreams[i].ConnsPerEndpoint, DefaultConnsPerEndpoint)
+	}
+}
+
+func setDefault[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
 }
