@@ -116,9 +116,9 @@ func valid(t *testing.T) Config {
 
 func TestValidate(t *testing.T) {
 	tests := []struct {
-		name  string
+		name   string
 		break_ func(c *Config)
-		want  string
+		want   string
 	}{
 		{"valid", func(c *Config) {}, ""},
 		{"no listen", func(c *Config) { c.Listen = "" },
