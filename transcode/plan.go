@@ -1,0 +1,185 @@
+package transcode
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// Plan is the compiled form of one message: its fields with precomputed
+// tags, names and nested plans. Plans are immutable and shared.
+type Plan struct {
+	s       *Schema
+	md      protoreflect.MessageDescriptor
+	wkt     wktKind
+	fields  []fieldPlan // declaration order, the order protojson writes
+	names   nameTable   // JSON and proto names -> index in fields
+	byNum   []int32     // field number -> index+1, for small numbers
+	numMap  map[protowire.Number]int32
+	nOneofs int
+}
+
+// fieldPlan is everything the codecs need about one field, computed once.
+type fieldPlan struct {
+	fd        protoreflect.FieldDescriptor
+	index     int32 // in Plan.fields
+	name      string // protojson's JSON name, for errors
+	outName   []byte // `"name":` as written (JSON or proto name per Options)
+	num       protowire.Number
+	kind      protoreflect.Kind
+	wt        protowire.Type // wire type of one element
+	tag       uint64         // tag of one element
+	packedTag uint64         // tag of a packed run (list of scalars)
+	list      bool
+	isMap     bool
+	packed    bool // write lists packed
+	packable  bool // accept packed runs on the wire
+	presence  bool // explicit presence: write zero values too
+	oneof     int  // index of the containing oneof (synthetic included), or -1
+	utf8      bool // strings must be valid UTF-8
+	msg       *Plan
+	enum      *enumPlan
+	key, val  *fieldPlan // map entry fields
+	nullValue bool       // enum google.protobuf.NullValue
+	isValue   bool       // message google.protobuf.Value
+}
+
+// Descriptor returns the message descriptor the plan was compiled from.
+func (p *Plan) Descriptor() protoreflect.MessageDescriptor { return p.md }
+
+func (p *Plan) compile() error {
+	p.wkt = wktOf(p.md.FullName())
+	fds := p.md.Fields()
+	p.fields = make([]fieldPlan, fds.Len())
+	maxSmall := protowire.Number(0)
+	for i := range p.fields {
+		fd := fds.Get(i)
+		if err := p.compileField(&p.fields[i], fd); err != nil {
+			return err
+		}
+		p.fields[i].index = int32(i)
+		if fd.Number() < 1024 && fd.Number() > maxSmall {
+			maxSmall = fd.Number()
+		}
+	}
+	p.nOneofs = p.md.Oneofs().Len()
+	p.byNum = make([]int32, maxSmall+1)
+	for i := range p.fields {
+		n := p.fields[i].num
+		if n <= maxSmall {
+			p.byNum[n] = int32(i + 1)
+			continue
+		}
+		if p.numMap == nil {
+			p.numMap = map[protowire.Number]int32{}
+		}
+		p.numMap[n] = int32(i + 1)
+	}
+	keys := make([]string, 0, 2*len(p.fields))
+	vals := make([]int32, 0, 2*len(p.fields))
+	for i := range p.fields { // JSON names win over proto names, as in protojson
+		keys, vals = append(keys, p.fields[i].fd.JSONName()), append(vals, int32(i))
+	}
+	for i := range p.fields {
+		keys, vals = append(keys, p.fields[i].fd.TextName()), append(vals, int32(i))
+	}
+	p.names = newNameTable(keys, vals)
+	return nil
+}
+
+func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error {
+	f.fd, f.name, f.num, f.kind = fd, fd.JSONName(), fd.Number(), fd.Kind()
+	out := fd.JSONName()
+	if p.s.opts.UseProtoNames {
+		out = fd.TextName()
+	}
+	f.outName = append(appendQuoted(nil, out), ':')
+	f.list, f.isMap = fd.IsList(), fd.IsMap()
+	f.presence = fd.HasPresence()
+	f.oneof = -1
+	if od := fd.ContainingOneof(); od != nil {
+		f.oneof = od.Index()
+	}
+	f.utf8 = fd.Kind() == protoreflect.StringKind && fd.ParentFile().Syntax() != protoreflect.Proto2
+	f.wt = wireTypes[f.kind]
+	if f.kind == protoreflect.GroupKind {
+		return fmt.Errorf("%w: %s: groups are not supported", ErrDescriptor, fd.FullName())
+	}
+	f.tag = uint64(protowire.EncodeTag(f.num, f.wt))
+	f.packedTag = uint64(protowire.EncodeTag(f.num, protowire.BytesType))
+	f.packable = f.list && f.wt != protowire.BytesType
+	f.packed = f.packable && fd.IsPacked()
+	switch f.kind {
+	case protoreflect.MessageKind:
+		f.msg = p.s.plans[fd.Message().FullName()]
+		if f.msg == nil {
+			return fmt.Errorf("%w: %s: message %s not loaded", ErrDescriptor, fd.FullName(), fd.Message().FullName())
+		}
+		f.isValue = fd.Message().FullName() == "google.protobuf.Value"
+	case protoreflect.EnumKind:
+		f.enum = newEnumPlan(fd.Enum())
+		f.nullValue = fd.Enum().FullName() == "google.protobuf.NullValue"
+	}
+	return nil
+}
+
+// link points map fields at their entry's key and value plans, once every
+// plan is compiled.
+func (p *Plan) link() error {
+	for i := range p.fields {
+		f := &p.fields[i]
+		if !f.isMap {
+			continue
+		}
+		f.key, f.val = f.msg.field(1), f.msg.field(2)
+		if f.key == nil || f.val == nil {
+			return fmt.Errorf("%w: %s: bad map entry", ErrDescriptor, f.fd.FullName())
+		}
+	}
+	return nil
+}
+
+// field returns the field plan for a wire field number, or nil.
+func (p *Plan) field(n protowire.Number) *fieldPlan {
+	if int(n) < len(p.byNum) {
+		if i := p.byNum[n]; i > 0 {
+			return &p.fields[i-1]
+		}
+		return nil
+	}
+	if i := p.numMap[n]; i > 0 {
+		return &p.fields[i-1]
+	}
+	return nil
+}
+
+// fieldFor returns the field plan of fd, which must belong to p's message.
+func (p *Plan) fieldFor(fd protoreflect.FieldDescriptor) *fieldPlan {
+	if fd == nil || fd.ContainingMessage().FullName() != p.md.FullName() {
+		return nil
+	}
+	return p.field(fd.Number())
+}
+
+var wireTypes = [...]protowire.Type{
+	protoreflect.BoolKind:     protowire.VarintType,
+	protoreflect.EnumKind:     protowire.VarintType,
+	protoreflect.Int32Kind:    protowire.VarintType,
+	protoreflect.Sint32Kind:   protowire.VarintType,
+	protoreflect.Uint32Kind:   protowire.VarintType,
+	protoreflect.Int64Kind:    protowire.VarintType,
+	protoreflect.Sint64Kind:   protowire.VarintType,
+	protoreflect.Uint64Kind:   protowire.VarintType,
+	protoreflect.Sfixed32Kind: protowire.Fixed32Type,
+	protoreflect.Fixed32Kind:  protowire.Fixed32Type,
+	protoreflect.FloatKind:    protowire.Fixed32Type,
+	protoreflect.Sfixed64Kind: protowire.Fixed64Type,
+	protoreflect.Fixed64Kind:  protowire.Fixed64Type,
+	protoreflect.DoubleKind:   protowire.Fixed64Type,
+	protoreflect.StringKind:   protowire.BytesType,
+	protoreflect.BytesKind:    protowire.BytesType,
+	protoreflect.MessageKind:  protowire.BytesType,
+	protoreflect.GroupKind:    protowire.StartGroupType,
+}
+
