@@ -10,8 +10,8 @@ import (
 // parseNumberParts): intp without a leading zero, frac without trailing
 // zeros, exp with its sign.
 type numParts struct {
-	neg              bool
-	intp, frac, exp  []byte
+	neg             bool
+	intp, frac, exp []byte
 }
 
 func splitNumber(b []byte) numParts {

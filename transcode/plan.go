@@ -23,7 +23,7 @@ type Plan struct {
 // fieldPlan is everything the codecs need about one field, computed once.
 type fieldPlan struct {
 	fd        protoreflect.FieldDescriptor
-	index     int32 // in Plan.fields
+	index     int32  // in Plan.fields
 	name      string // protojson's JSON name, for errors
 	outName   []byte // `"name":` as written (JSON or proto name per Options)
 	num       protowire.Number
@@ -182,4 +182,3 @@ var wireTypes = [...]protowire.Type{
 	protoreflect.MessageKind:  protowire.BytesType,
 	protoreflect.GroupKind:    protowire.StartGroupType,
 }
-
