@@ -111,10 +111,9 @@ func conformanceDescriptor() (*descriptorpb.FileDescriptorProto, error) {
 }
 
 func (z *zoo) md(t testing.TB, name string) protoreflect.MessageDescriptor {
-	t.Helper()
 	d, err := z.files.FindDescriptorByName(protoreflect.FullName(name))
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return d.(protoreflect.MessageDescriptor)
 }
