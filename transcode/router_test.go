@@ -187,9 +187,9 @@ func TestRouterLookupAndRoutes(t *testing.T) {
 func TestRouteFlags(t *testing.T) {
 	r := loadTestRouter(t, RouterOptions{})
 	tests := []struct {
-		method, path       string
+		method, path        string
 		httpBodyIn, bodyOut bool
-		streaming          bool
+		streaming           bool
 	}{
 		{"POST", "/v1/upload", true, true, false},
 		{"PUT", "/v1/upload/x", true, false, false},
