@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/straitgw/strait/internal/demo"
+)
+
+// process is a running strait, stopped by SIGINT at the end of the test.
+type process struct {
+	cmd    *exec.Cmd
+	stdout syncBuffer
+	stderr syncBuffer
+	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startStrait(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(straitBin, args...), done: make(chan error, 1)}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// stop sends SIGINT and expects a clean exit within 5s; it returns stderr.
+func (p *process) stop(t *testing.T) string {
+	t.Helper()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("exit after SIGINT: %v; stderr %q", err, p.stderr.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Errorf("still running 5s after SIGINT; stderr %q", p.stderr.String())
+	}
+	return p.stderr.String()
+}
+
+// waitListening polls addr until it accepts a connection (at most 10s).
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not listening after 10s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// getJSON fetches url and decodes a JSON object.
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("GET %s: %d %q is not a JSON object: %v", url, resp.StatusCode, body, err)
+	}
+	return resp.StatusCode, v
+}
+
+// TestServe runs `strait serve` in front of the demo service.
+func TestServe(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := demo.NewServer()
+	go s.Serve(ln)
+	t.Cleanup(s.Stop)
+	addr := closedPort(t)
+	p := startStrait(t, "serve", "--listen", addr, "--upstream", ln.Addr().String(), "--descriptors", bookstorePB)
+	waitListening(t, addr)
+	code, v := getJSON(t, "http://"+addr+"/v1/shelves/1")
+	if code != 200 || v["theme"] != "Fiction" {
+		t.Errorf("GET /v1/shelves/1: got %d %v; want 200 and the Fiction shelf", code, v)
+	}
+	code, v = getJSON(t, "http://"+addr+"/v1/shelves/42")
+	if code != 404 || v["code"] != float64(5) || !strings.Contains(v["message"].(string), "shelf 42 not found") {
+		t.Errorf("GET /v1/shelves/42: got %d %v; want 404 with code 5", code, v)
+	}
+	if stderr := p.stop(t); !strings.Contains(stderr, "strait: serving on "+addr) {
+		t.Errorf("stderr: got %q; want the serving line", stderr)
+	}
+}
+
+// TestDemo runs `strait demo` as a user would and lists the shelves.
+func TestDemo(t *testing.T) {
+	addr := closedPort(t)
+	p := startStrait(t, "demo", "--listen", addr)
+	waitListening(t, addr)
+	code, v := getJSON(t, "http://"+addr+"/v1/shelves")
+	shelves, _ := v["shelves"].([]any)
+	if code != 200 || len(shelves) != 2 {
+		t.Errorf("GET /v1/shelves: got %d %v; want 200 and two shelves", code, v)
+	}
+	p.stop(t)
+	if out := p.stdout.String(); !strings.Contains(out, "curl -s "+addr+"/v1/shelves\n") {
+		t.Errorf("stdout: got %q; want the curl commands for %s", out, addr)
+	}
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/straitgw/strait/engine"
+)
+
+// probeTimeout bounds the startup dial of each upstream endpoint.
+const probeTimeout = time.Second
+
+// gatewayFlags are the flags serve and check share. Each given flag
+// overrides the configuration file.
+type gatewayFlags struct {
+	config      string
+	listen      string
+	admin       string
+	upstreams   listFlag
+	descriptors listFlag
+}
+
+func (g *gatewayFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&g.config, "config", "", "YAML configuration `file` (flags given too override it)")
+	fs.StringVar(&g.listen, "listen", "", "`address` serving REST/JSON, gRPC and gRPC-Web, e.g. 127.0.0.1:8080")
+	fs.StringVar(&g.admin, "admin", "", "`address` serving /metrics, /debug/pprof/, /healthz, /readyz (empty: none)")
+	fs.Var(&g.upstreams, "upstream", "gRPC server `host:port` for every service (repeat for more endpoints; replaces the file's upstreams)")
+	fs.Var(&g.descriptors, "descriptors", "FileDescriptorSet `file` from protoc --include_imports (repeatable; replaces the file's list)")
+}
+
+// load builds the configuration: the file if any, then the flags that were
+// given, then defaults. It does not validate.
+func (g *gatewayFlags) load(fs *flag.FlagSet) (engine.Config, error) {
+	var cfg engine.Config
+	if g.config != "" {
+		c, err := engine.LoadConfig(g.config)
+		if err != nil {
+			return cfg, err
+		}
+		cfg = c
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			cfg.Listen = g.listen
+		case "admin":
+			cfg.Admin = g.admin
+		case "descriptors":
+			cfg.Descriptors = g.descriptors
+		case "upstream":
+			// One upstream takes every service, as the flags-only form promises.
+			cfg.Upstreams = []engine.UpstreamConfig{{Name: "default", Endpoints: g.upstreams}}
+			cfg.Services = nil
+		}
+	})
+	cfg.Defaults()
+	return cfg, nil
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	var g gatewayFlags
+	fs := newFlags("serve", "--listen ADDR --upstream ADDR --descriptors FILE.pb [--admin ADDR] [--config strait.yaml]", stdout)
+	g.register(fs)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if g.config == "" && fs.NFlag() == 0 {
+		fmt.Fprintln(stderr, "strait serve: give --listen, --upstream and --descriptors, or --config (strait serve -h for help)")
+		return errUsage
+	}
+	cfg, err := g.load(fs)
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	files, err := loadDescriptors(cfg)
+	if err != nil {
+		return err
+	}
+	if err := cfg.CheckServices(files); err != nil {
+		return err
+	}
+	if err := probeUpstreams(cfg.Upstreams, stderr); err != nil {
+		return err
+	}
+	e, err := engine.New(cfg)
+	if err != nil {
+		return err
+	}
+	if err := e.Start(); err != nil {
+		e.Close()
+		return err
+	}
+	fmt.Fprintf(stderr, "strait: serving on %s%s; upstreams %s\n", e.Addr(), adminNote(e), upstreamList(cfg.Upstreams))
+	waitForSignal()
+	fmt.Fprintln(stderr, "strait: shutting down")
+	return e.Close()
+}
+
+// waitForSignal blocks until SIGINT or SIGTERM.
+func waitForSignal() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+}
+
+func adminNote(e *engine.Engine) string {
+	if a := e.AdminAddr(); a != nil {
+		return ", admin on " + a.String()
+	}
+	return ""
+}
+
+func upstreamList(us []engine.UpstreamConfig) string {
+	var parts []string
+	for _, u := range us {
+		parts = append(parts, u.Name+"="+strings.Join(u.Endpoints, ","))
+	}
+	return strings.Join(parts, " ")
+}
+
+// probeUpstreams dials every endpoint once, concurrently. An upstream with
+// no reachable endpoint is fatal: a gateway that starts in front of nothing
+// hides the mistake. Unreachable endpoints of an otherwise live upstream
+// only warn, as the pool will retry them.
+func probeUpstreams(us []engine.UpstreamConfig, stderr io.Writer) error {
+	errs := make([][]error, len(us))
+	var wg sync.WaitGroup
+	for i, u := range us {
+		errs[i] = make([]error, len(u.Endpoints))
+		for j, ep := range u.Endpoints {
+			wg.Go(func() { errs[i][j] = dial(ep) })
+		}
+	}
+	wg.Wait()
+	for i, u := range us {
+		var down []string
+		for j, err := range errs[i] {
+			if err != nil {
+				down = append(down, u.Endpoints[j]+": "+err.Error())
+			}
+		}
+		switch {
+		case len(down) == 1 && len(u.Endpoints) == 1:
+			return fmt.Errorf("upstream %s", down[0])
+		case len(down) == len(u.Endpoints):
+			return fmt.Errorf("upstream %q: no endpoint reachable (%s)", u.Name, strings.Join(down, "; "))
+		}
+		for _, d := range down {
+			fmt.Fprintf(stderr, "strait: warning: upstream %q endpoint %s\n", u.Name, d)
+		}
+	}
+	return nil
+}
+
+// dial opens and closes one TCP connection, reducing the error to its cause
+// ("connection refused", "no answer within 1s").
+func dial(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, probeTimeout)
+	if err == nil {
+		return c.Close()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("no answer within %v", probeTimeout)
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		return fmt.Errorf("cannot resolve %s", de.Name)
+	}
+	return err
+}
