@@ -1,0 +1,35 @@
+package demo
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestDescriptorSetUpToDate recompiles the .proto sources with the go:generate
+// command and compares them with the committed bookstore.pb, so an edited
+// .proto without a regenerated set fails. It skips where protoc is missing.
+func TestDescriptorSetUpToDate(t *testing.T) {
+	protoc, err := exec.LookPath("protoc")
+	if err != nil {
+		t.Skip("protoc not installed")
+	}
+	if _, err := os.Stat("/usr/include/google/protobuf/timestamp.proto"); err != nil {
+		t.Skip("well-known type protos not in /usr/include")
+	}
+	out := filepath.Join(t.TempDir(), "bookstore.pb")
+	cmd := exec.Command(protoc, "-I", "../../proto", "-I", "/usr/include", "--include_imports",
+		"--descriptor_set_out="+out, "bookstore/v1/bookstore.proto")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("protoc: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, descriptorSet) {
+		t.Errorf("bookstore.pb is stale: run go generate ./internal/demo (%d bytes; protoc gives %d)", len(descriptorSet), len(got))
+	}
+}
