@@ -66,30 +66,56 @@ func stopGRPC(s *grpc.Server) {
 	}
 }
 
-// demoCurls lists commands that exercise every kind of route.
+// demoCall is one request the demo suggests; TestDemoCalls runs each
+// against a real `strait demo` and expects status.
+type demoCall struct {
+	note   string // a comment line printed before the command, if any
+	method string
+	target string // path and query
+	body   string // JSON; sent with Content-Type: application/json
+	status int
+	flags  string // extra curl flags
+}
+
+var demoCalls = []demoCall{
+	{note: "list shelves, get one (a path variable)", method: "GET", target: "/v1/shelves", status: 200},
+	{method: "GET", target: "/v1/shelves/1", status: 200},
+	{note: `create a shelf (body "shelf") and a book on it (body "book")`, method: "POST", target: "/v1/shelves", body: `{"theme":"Travel"}`, status: 200},
+	{method: "POST", target: "/v1/shelves/1/books", body: `{"title":"Kindred","author":"Octavia E. Butler","genre":"GENRE_FICTION","tags":["classic"]}`, status: 200},
+	{note: "books with query parameters; one book; update with a field mask", method: "GET", target: "/v1/shelves/1/books?genre=GENRE_FICTION&pageSize=1", status: 200},
+	{method: "GET", target: "/v1/shelves/1/books/2", status: 200},
+	{method: "PATCH", target: "/v1/shelves/1/books/1?updateMask=pages", body: `{"pages":320}`, status: 200},
+	{note: `a custom verb (body "*")`, method: "POST", target: "/v1/shelves/1/books/1:publish", body: `{"publisher":"Ace Books"}`, status: 200},
+	{note: "a server stream, one JSON object per line", method: "GET", target: "/v1/shelves/1/books:watch?interval=0.5s", flags: "-N", status: 200},
+	{note: "gRPC errors as HTTP statuses: 404, then 400", method: "GET", target: "/v1/shelves/999", flags: "-i", status: 404},
+	{method: "POST", target: "/v1/shelves", body: `{"theme":""}`, flags: "-i", status: 400},
+	{note: "any method by its gRPC name; HTTP/2 cleartext", method: "POST", target: "/bookstore.v1.Bookstore/GetShelf", body: `{"shelf":"1"}`, status: 200},
+	{method: "GET", target: "/v1/shelves/1", flags: "--http2-prior-knowledge", status: 200},
+}
+
+// demoCurls renders demoCalls as curl commands against addr.
 func demoCurls(addr string) string {
-	const js = `-H 'Content-Type: application/json' `
-	lines := []string{
-		"# list shelves, get one (a path variable)",
-		"curl -s ADDR/v1/shelves",
-		"curl -s ADDR/v1/shelves/1",
-		"# create a shelf (body \"shelf\") and a book on it (body \"book\")",
-		"curl -s -X POST ADDR/v1/shelves " + js + `-d '{"theme":"Travel"}'`,
-		"curl -s -X POST ADDR/v1/shelves/1/books " + js + `-d '{"title":"Kindred","author":"Octavia E. Butler","genre":"GENRE_FICTION","tags":["classic"]}'`,
-		"# books with query parameters; one book; update with a field mask",
-		"curl -s 'ADDR/v1/shelves/1/books?genre=GENRE_FICTION&pageSize=1'",
-		"curl -s ADDR/v1/shelves/1/books/2",
-		"curl -s -X PATCH 'ADDR/v1/shelves/1/books/1?updateMask=pages' " + js + `-d '{"pages":320}'`,
-		"# a custom verb (body \"*\")",
-		"curl -s -X POST ADDR/v1/shelves/1/books/1:publish " + js + `-d '{"publisher":"Ace Books"}'`,
-		"# a server stream, one JSON object per line",
-		"curl -sN ADDR/v1/shelves/1/books:watch",
-		"# gRPC errors as HTTP statuses: 404, then 400",
-		"curl -si ADDR/v1/shelves/999",
-		"curl -si -X POST ADDR/v1/shelves " + js + `-d '{"theme":""}'`,
-		"# any method by its gRPC name; HTTP/2 cleartext",
-		"curl -s -X POST ADDR/bookstore.v1.Bookstore/GetShelf " + js + `-d '{"shelf":"1"}'`,
-		"curl -s --http2-prior-knowledge ADDR/v1/shelves/1",
+	var b strings.Builder
+	for _, c := range demoCalls {
+		if c.note != "" {
+			b.WriteString("# " + c.note + "\n")
+		}
+		b.WriteString("curl -s")
+		if c.flags != "" {
+			b.WriteString(" " + c.flags)
+		}
+		if c.method != "GET" {
+			b.WriteString(" -X " + c.method)
+		}
+		url := addr + c.target
+		if strings.ContainsAny(url, "?&") {
+			url = "'" + url + "'"
+		}
+		b.WriteString(" " + url)
+		if c.body != "" {
+			b.WriteString(" -H 'Content-Type: application/json' -d '" + c.body + "'")
+		}
+		b.WriteString("\n")
 	}
-	return strings.ReplaceAll(strings.Join(lines, "\n"), "ADDR", addr) + "\n"
+	return b.String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/straitgw/strait/internal/demo"
 )
@@ -149,7 +152,52 @@ func TestDemo(t *testing.T) {
 		t.Errorf("GET /v1/shelves: got %d %v; want 200 and two shelves", code, v)
 	}
 	p.stop(t)
-	if out := p.stdout.String(); !strings.Contains(out, "curl -s "+addr+"/v1/shelves\n") {
+	if out := p.stdout.String(); !strings.Contains(out, "curl -s "+addr+"/v1/shelves\n") || !strings.Contains(out, demoCurls(addr)) {
 		t.Errorf("stdout: got %q; want the curl commands for %s", out, addr)
 	}
+}
+
+// TestDemoCalls runs every request `strait demo` suggests against a real
+// `strait demo`, in order (some depend on earlier ones).
+func TestDemoCalls(t *testing.T) {
+	addr := closedPort(t)
+	p := startStrait(t, "demo", "--listen", addr)
+	waitListening(t, addr)
+	defer p.stop(t)
+	h2c := &http.Client{Transport: &http2.Transport{
+		AllowHTTP: true,
+		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+	}}
+	for _, c := range demoCalls {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, c.method, "http://"+addr+c.target, strings.NewReader(c.body))
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		hc := http.DefaultClient
+		if strings.Contains(c.flags, "http2") {
+			hc = h2c
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatalf("%s %s: %v", c.method, c.target, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		if resp.StatusCode != c.status || !json.Valid(firstLine(body)) {
+			t.Errorf("%s %s: got %d %s; want %d and JSON", c.method, c.target, resp.StatusCode, body, c.status)
+		}
+	}
+}
+
+// firstLine is the first JSON document of a (possibly streamed) body.
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i]
+	}
+	return b
 }
