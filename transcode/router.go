@@ -118,13 +118,18 @@ func compareRoutes(a, b *Route) int {
 // its query). Errors are *HTTPError: 404 no route, 405 the path has routes
 // for other methods only, 400 a malformed percent escape.
 func (r *Router) Match(method string, path []byte, m *Match) error {
-	if q := bytes.IndexByte(path, '?'); q >= 0 {
-		path = path[:q]
+	pct := false
+	for i, c := range path { // one pass: paths are short, calls cost more
+		if c == '%' {
+			pct = true
+		} else if c == '?' {
+			path = path[:i]
+			break
+		}
 	}
 	if len(path) == 0 || path[0] != '/' {
 		return errNotRouting
 	}
-	pct := bytes.IndexByte(path, '%') >= 0
 	if pct && !validPct(path) {
 		return errBadEscape
 	}

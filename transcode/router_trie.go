@@ -9,7 +9,9 @@ import (
 // segment. A node at depth k is reached by one sequence of choices only, so
 // a match visits each node at most once.
 type rnode struct {
-	lits  map[string]*rnode // literal segments
+	keys  []string          // literal segments, scanned when few
+	kids  []*rnode          // kids[i] follows keys[i]
+	lits  map[string]*rnode // the same, hashed when many
 	wild  *rnode            // "*" (and "{var}")
 	deep  *rnode            // "**": a terminal node, zero or more segments
 	leafs []rleaf           // routes of templates ending here
@@ -63,16 +65,25 @@ func (n *rnode) child(s tmplSeg) *rnode {
 	case tmplDeep:
 		return pick(&n.deep)
 	}
-	if n.lits == nil {
-		n.lits = map[string]*rnode{}
+	for i, k := range n.keys {
+		if k == s.lit {
+			return n.kids[i]
+		}
 	}
-	c := n.lits[s.lit]
-	if c == nil {
-		c = &rnode{}
-		n.lits[s.lit] = c
+	c := &rnode{}
+	n.keys, n.kids = append(n.keys, s.lit), append(n.kids, c)
+	if len(n.keys) > maxScannedLits {
+		n.lits = make(map[string]*rnode, len(n.keys))
+		for i, k := range n.keys {
+			n.lits[k] = n.kids[i]
+		}
 	}
 	return c
 }
+
+// maxScannedLits is where hashing a segment starts to beat comparing it
+// with each literal.
+const maxScannedLits = 8
 
 // leaf returns the route for the walk's method and verb, or nil. With an
 // empty method it records every method present in w.allow instead.
@@ -124,9 +135,9 @@ func (w *walker) walk(n *rnode, i, seg int) *Route {
 		}
 		return w.deepLeaf(n, i, seg)
 	}
-	j := i + bytes.IndexByte(w.path[i:w.end], '/')
-	if j < i {
-		j = w.end
+	j := i
+	for j < w.end && w.path[j] != '/' {
+		j++
 	}
 	if seg < maxTemplateSegs {
 		w.m.off[seg], w.m.lim[seg] = int32(i), int32(j)
@@ -162,15 +173,20 @@ func (w *walker) deepLeaf(n *rnode, i, seg int) *Route {
 // literal finds the literal child for segment s. m[string(b)] does not
 // allocate; escaped segments take the slow path and compare decoded.
 func (w *walker) literal(n *rnode, s []byte) *rnode {
-	if n.lits == nil {
+	if !w.pct || bytes.IndexByte(s, '%') < 0 {
+		if n.lits != nil {
+			return n.lits[string(s)]
+		}
+		for i, k := range n.keys {
+			if k == string(s) {
+				return n.kids[i]
+			}
+		}
 		return nil
 	}
-	if !w.pct || bytes.IndexByte(s, '%') < 0 {
-		return n.lits[string(s)]
-	}
-	for lit, c := range n.lits {
-		if pctEqual(s, lit) {
-			return c
+	for i, k := range n.keys {
+		if pctEqual(s, k) {
+			return n.kids[i]
 		}
 	}
 	return nil
