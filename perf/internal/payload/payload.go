@@ -28,12 +28,12 @@ func Ping() *benchv1.PingRequest {
 func Record(i int) *benchv1.Record {
 	r := &benchv1.Record{
 		Id: 9000000000 + int64(i), Tenant: Tenant,
-		Name:  fmt.Sprintf("Customer %04d Example-Holdings", i),
-		Email: fmt.Sprintf("customer.%04d@example-holdings.test", i),
+		Name:   fmt.Sprintf("Customer %04d Example-Holdings", i),
+		Email:  fmt.Sprintf("customer.%04d@example-holdings.test", i),
 		Status: benchv1.Status_STATUS_ACTIVE, Verified: i%2 == 0, Balance: 12345.67 + float64(i),
 		CreatedUnix: 1700000000 + int64(i), UpdatedUnix: 1763900000 + int64(i),
-		Note:    "priority customer; deliver before noon, call ahead",
-		Billing: &benchv1.Address{Street: "221B Baker Street", City: "London", Region: "Greater London", PostalCode: "NW1 6XE", Country: "GB"},
+		Note:     "priority customer; deliver before noon, call ahead",
+		Billing:  &benchv1.Address{Street: "221B Baker Street", City: "London", Region: "Greater London", PostalCode: "NW1 6XE", Country: "GB"},
 		Shipping: &benchv1.Address{Street: "1600 Amphitheatre Parkway", City: "Mountain View", Region: "CA", PostalCode: "94043", Country: "US"},
 	}
 	for j := range 8 {
