@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -45,6 +47,9 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := e.Start(); err != nil {
 		e.Close()
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w (pick another port with --listen)", err)
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "strait demo: gateway on %s%s, bookstore gRPC service on %s\n\n", e.Addr(), adminNote(e), ln.Addr())

@@ -259,3 +259,9 @@ func TestRoutes(t *testing.T) {
 	}
 	strait(t, "routes", "--descriptors", "nope.pb").oneLine(t, exitError, "strait: open nope.pb: no such file or directory")
 }
+
+func TestDemoPortInUse(t *testing.T) {
+	busy := listener(t).Addr().String()
+	strait(t, "demo", "--listen", busy).oneLine(t, exitError,
+		"strait: listen "+busy+": address already in use (pick another port with --listen)")
+}
