@@ -271,3 +271,21 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestDefaults(t *testing.T) {
+	c := Config{Upstreams: []UpstreamConfig{{Name: "a"}, {Name: "b", ConnsPerEndpoint: 3}}}
+	c.Timeouts.Idle = time.Second
+	c.Defaults()
+	if c.Timeouts.Header != DefaultHeaderTimeout || c.Timeouts.Idle != time.Second || c.Timeouts.Upstream != 0 {
+		t.Errorf("timeouts: got %+v", c.Timeouts)
+	}
+	if c.Limits.MaxBodyBytes != DefaultMaxBodyBytes || c.Limits.MaxConcurrentStreams != DefaultMaxConcurrentStreams {
+		t.Errorf("limits: got %+v", c.Limits)
+	}
+	if c.Upstreams[0].ConnsPerEndpoint != DefaultConnsPerEndpoint || c.Upstreams[1].ConnsPerEndpoint != 3 {
+		t.Errorf("upstreams: got %+v", c.Upstreams)
+	}
+	if c.Listen != "" {
+		t.Errorf("listen: got %q; want no default", c.Listen)
+	}
+}
