@@ -274,3 +274,39 @@ func TestConcurrentCreates(t *testing.T) {
 		t.Errorf("got %d shelves; want %d", len(seen), n)
 	}
 }
+
+// TestInterceptor: the handlers honour a server's unary interceptor and
+// report the full method name.
+func TestInterceptor(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	icpt := func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		mu.Lock()
+		got = append(got, info.FullMethod)
+		mu.Unlock()
+		if _, ok := info.Server.(*store); !ok {
+			t.Errorf("info.Server: got %T; want *store", info.Server)
+		}
+		return h(ctx, req)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(grpc.UnaryInterceptor(icpt))
+	go s.Serve(ln)
+	defer s.Stop()
+	cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	if _, err := call(t, cc, "GetShelf", `{"shelf":"1"}`); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != "/bookstore.v1.Bookstore/GetShelf" {
+		t.Errorf("got %v; want [/bookstore.v1.Bookstore/GetShelf]", got)
+	}
+}
