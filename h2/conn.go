@@ -95,6 +95,7 @@ type Conn struct {
 	pingSent  time.Time
 	lastRead  time.Time
 	lastAct   time.Time // last stream opened or closed
+	linger    bool      // GOAWAY sent after an error; input is discarded
 	timer     *time.Timer
 	ctrl      budget
 	resets    budget
@@ -277,6 +278,10 @@ func (c *Conn) finishConn(err error, ev *events) {
 	}
 }
 
+// lingerTime is how long input is discarded after an error GOAWAY before
+// the transport is closed.
+const lingerTime = 500 * time.Millisecond
+
 // fail ends the connection after a protocol error: a ConnError is sent as
 // GOAWAY first. It returns the error Serve reports.
 func (c *Conn) fail(err error) error {
@@ -290,7 +295,13 @@ func (c *Conn) fail(err error) error {
 				debug = []byte(ce.Cause.Error())
 			}
 			c.write(AppendGoAway(b[:0], c.lastPeer, ce.Code, debug))
-			c.flush()
+			if c.flush() == nil && !c.closing {
+				// Closing with unread input would make the kernel send
+				// RST, which can destroy the GOAWAY in flight: discard
+				// input for a moment first (lingering close).
+				c.linger = true
+				time.AfterFunc(lingerTime, c.close)
+			}
 		}
 	}
 	c.finishConn(err, &ev)

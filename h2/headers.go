@@ -77,8 +77,13 @@ func (c *Conn) onContinuation(h FrameHeader, p []byte) error {
 	if !c.rd.hb.active || h.StreamID != c.rd.hb.id {
 		return connErr(ErrCodeProtocol, ErrBadFrame)
 	}
+	// Each CONTINUATION costs a flat amount on top of its bytes: a flood
+	// of tiny fragments (1-byte indexed fields) hits the budget too.
+	c.rd.hb.raw += continuationCost
 	return c.fragment(p, h.Has(FlagEndHeaders))
 }
+
+const continuationCost = 1 << 10
 
 // fragment feeds one header block fragment to the decoder, bounding the
 // raw block size (CONTINUATION flood) and empty fragments.
@@ -162,13 +167,13 @@ func (c *Conn) openPeer(fields []Field) error {
 	}
 	cl, err := checkRequest(fields)
 	switch {
-	case hb.bad != nil || err != nil || (hb.end && cl > 0):
-		c.writeRST(id, ErrCodeProtocol)
 	case hb.tooBig:
 		c.writeHeaders(id, []Field{{Name: ":status", Value: "431"}}, true)
 		if !hb.end {
 			c.writeRST(id, ErrCodeNo)
 		}
+	case hb.bad != nil || err != nil || (hb.end && cl > 0):
+		c.writeRST(id, ErrCodeProtocol)
 	case c.nPeer >= int(c.cfg.MaxConcurrentStreams):
 		c.writeRST(id, ErrCodeRefusedStream)
 	default:

@@ -130,7 +130,7 @@ func request(method, path string) []Field {
 // sink is a handler that consumes everything.
 type sink struct{ closed int }
 
-func (*sink) OnHeaders(*Stream, []Field, bool)  {}
+func (*sink) OnHeaders(*Stream, []Field, bool)   {}
 func (*sink) OnData(s *Stream, p []byte, _ bool) { s.Consume(len(p)) }
 func (k *sink) OnClose(*Stream, error)           { k.closed++ }
 

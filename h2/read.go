@@ -9,6 +9,7 @@ import (
 // readState belongs to the Serve goroutine.
 type readState struct {
 	preface  bool // preface read (server) or not expected (client)
+	linger   bool // copy of Conn.linger
 	settings bool // peer's first SETTINGS seen
 	hdec     *hpack.Decoder
 	hb       headerBlock
@@ -29,17 +30,22 @@ const releaseEvery = 64 << 10
 // input is left. It blocks in r.Next only for the rest of a partial frame,
 // bounded by the transport's read timeout. A non-nil error means the
 // connection is finished and the caller closes the transport.
+//
+// After a protocol error Serve sends GOAWAY and returns nil, discarding
+// input until the connection closes itself a moment later, so the GOAWAY
+// is not lost to a TCP reset.
 func (c *Conn) Serve(r Reader) error {
+	if c.rd.linger {
+		return c.discard(r)
+	}
 	if !c.rd.preface {
 		if err := c.readPreface(r); err != nil {
-			r.Release()
-			return c.fail(err)
+			return c.serveErr(r, err)
 		}
 	}
 	for r.Len() > 0 {
 		if err := c.readFrame(r); err != nil {
-			r.Release()
-			return c.fail(err)
+			return c.serveErr(r, err)
 		}
 		if c.rd.unread >= releaseEvery {
 			r.Release()
@@ -54,6 +60,25 @@ func (c *Conn) Serve(r Reader) error {
 	err := c.err
 	c.mu.Unlock()
 	return err
+}
+
+// serveErr ends the connection; nil if it lingers.
+func (c *Conn) serveErr(r Reader, err error) error {
+	err = c.fail(err)
+	c.mu.Lock()
+	c.rd.linger = c.linger
+	c.mu.Unlock()
+	if c.rd.linger {
+		return c.discard(r)
+	}
+	r.Release()
+	return err
+}
+
+func (c *Conn) discard(r Reader) error {
+	r.Skip(r.Len())
+	r.Release()
+	return nil
 }
 
 func (c *Conn) readPreface(r Reader) error {

@@ -1,0 +1,220 @@
+package h2_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/straitgw/strait/h2"
+)
+
+// attack runs one abusive connection against a server with defaults while
+// a good client is being served, and checks the abuser is cut off.
+func attack(t *testing.T, cfg h2.Config, run func(a *attacker) int, want http2.ErrCode, maxSteps int) {
+	acc := &countingAcceptor{}
+	srv := startServer(t, cfg, acc)
+	good := startGoodClient(srv.addr)
+	time.Sleep(10 * time.Millisecond)
+	a := newAttacker(t, srv.addr).read()
+	steps := run(a)
+	a.expectGoAway(want)
+	if steps >= maxSteps {
+		t.Fatalf("cut off after %d steps; want fewer than %d", steps, maxSteps)
+	}
+	t.Logf("abuser cut off after %d steps, %d streams accepted", steps, acc.n.Load())
+	if acc.n.Load() > 2_000 {
+		t.Fatalf("%d abusive streams reached the acceptor", acc.n.Load())
+	}
+	good.check(t)
+	waitConns(t, srv, 1)
+}
+
+func TestAttackRapidReset(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		block := a.request("/echo")
+		for i := 0; i < 100_000; i++ {
+			id := uint32(2*i + 1)
+			if !a.write(func(fr *http2.Framer) error {
+				fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true})
+				return fr.WriteRSTStream(id, http2.ErrCodeCancel)
+			}) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 100_000)
+}
+
+func TestAttackContinuationFlood(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		a.write(func(fr *http2.Framer) error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/")})
+		})
+		val := strings.Repeat("v", 1000)
+		for i := 0; i < 100_000; i++ {
+			frag := a.block(hpack.HeaderField{Name: "x-flood", Value: val})
+			if !a.write(func(fr *http2.Framer) error { return fr.WriteContinuation(1, false, frag) }) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 10_000)
+}
+
+func TestAttackPingFlood(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		for i := 0; i < 100_000; i++ {
+			if !a.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{1}) }) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+func TestAttackSettingsFlood(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		for i := 0; i < 100_000; i++ {
+			if !a.write(func(fr *http2.Framer) error {
+				return fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 10})
+			}) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+func TestAttackResetFlood(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		a.write(func(fr *http2.Framer) error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/"), EndHeaders: true, EndStream: true})
+		})
+		for i := 0; i < 100_000; i++ {
+			if !a.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(1, http2.ErrCodeCancel) }) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+func TestAttackEmptyDataFlood(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		a.write(func(fr *http2.Framer) error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/echo"), EndHeaders: true})
+		})
+		for i := 0; i < 100_000; i++ {
+			if !a.write(func(fr *http2.Framer) error { return fr.WriteData(1, false, nil) }) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+func TestAttackEmptyHeadersFlood(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		a.write(func(fr *http2.Framer) error {
+			return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1})
+		})
+		for i := 0; i < 100_000; i++ {
+			if !a.write(func(fr *http2.Framer) error { return fr.WriteContinuation(1, false, nil) }) {
+				return i
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+// TestAttackEmptyHeaderName: a zero-length name makes the request
+// malformed (RST_STREAM PROTOCOL_ERROR); repeating it is a reset flood.
+func TestAttackEmptyHeaderName(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		for i := 0; i < 100_000; i++ {
+			block := append(a.request("/"), a.block(hpack.HeaderField{Name: "", Value: "x"})...)
+			id := uint32(2*i + 1)
+			if !a.write(func(fr *http2.Framer) error {
+				return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndHeaders: true, EndStream: true})
+			}) {
+				return i
+			}
+			if i == 0 {
+				waitFor(a, func() bool { return len(a.rsts) > 0 })
+				if a.rsts[0] != http2.ErrCodeProtocol {
+					a.t.Errorf("first malformed request: RST %v; want PROTOCOL_ERROR", a.rsts[0])
+				}
+			}
+		}
+		return 100_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+// TestAttackHPACKBomb: one 4000-byte dynamic table entry referenced by a
+// one-octet index 16k times would expand to 64 MB; the server stops at
+// MaxHeaderListSize and answers 431, and repeated bombs are a reset flood.
+func TestAttackHPACKBomb(t *testing.T) {
+	attack(t, h2.Config{}, func(a *attacker) int {
+		big := hpack.HeaderField{Name: "x-bomb", Value: strings.Repeat("b", 4000)}
+		for i := 0; i < 10_000; i++ {
+			block := a.request("/")
+			if i == 0 {
+				block = append(block, a.block(big)...) // indexed as entry 62
+			}
+			block = append(block, bytes.Repeat([]byte{0x80 | 62}, 16<<10)...)
+			id := uint32(2*i + 1)
+			ok := a.write(func(fr *http2.Framer) error {
+				frag := block
+				first := true
+				for len(frag) > 0 {
+					n := min(len(frag), 16384)
+					var err error
+					if first {
+						err = fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag[:n], EndStream: true, EndHeaders: n == len(frag)})
+					} else {
+						err = fr.WriteContinuation(id, n == len(frag), frag[:n])
+					}
+					if err != nil {
+						return err
+					}
+					frag, first = frag[n:], false
+				}
+				return nil
+			})
+			if !ok {
+				a.mu.Lock()
+				a.t.Logf("%d bombs answered with 431", len(a.heads))
+				a.mu.Unlock()
+				return i
+			}
+			if i == 0 {
+				waitFor(a, func() bool { return a.heads[1] != nil })
+				if got := a.heads[1]; len(got) == 0 || got[0].Value != "431" {
+					a.t.Errorf("bomb answered with %v; want :status 431", got)
+				}
+			}
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		if len(a.heads) > 1_000 {
+			a.t.Errorf("%d bombs answered before GOAWAY; want the reset budget to stop them", len(a.heads))
+		}
+		return 10_000
+	}, http2.ErrCodeEnhanceYourCalm, 20_000)
+}
+
+func waitFor(a *attacker, cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		a.mu.Lock()
+		ok := cond()
+		a.mu.Unlock()
+		if ok {
+			return
+		}
+	}
+	a.t.Fatal("condition not met in time")
+}
