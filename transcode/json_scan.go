@@ -361,3 +361,9 @@ func (d *codecState) skipScalar() error {
 	}
 	return d.errUnexpected()
 }
+
+// atEnd skips whitespace and reports whether the input is all read.
+func (d *codecState) atEnd() bool {
+	d.ws()
+	return d.pos >= len(d.in)
+}

@@ -12,7 +12,7 @@ func (p *Plan) AppendWire(dst, json []byte) ([]byte, error) {
 	d := p.s.getState()
 	d.in, d.dst, d.depth = json, dst, p.s.opts.MaxDepth
 	err := d.message(p)
-	if err == nil && d.peek() != 0 {
+	if err == nil && !d.atEnd() {
 		err = d.errUnexpected()
 	}
 	out := d.dst
@@ -38,7 +38,7 @@ func (p *Plan) AppendFieldWire(dst []byte, fd protoreflect.FieldDescriptor, json
 	} else {
 		err = d.fieldValue(f)
 	}
-	if err == nil && d.peek() != 0 {
+	if err == nil && !d.atEnd() {
 		err = d.errUnexpected()
 	}
 	out := d.dst

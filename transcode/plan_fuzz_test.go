@@ -1,0 +1,94 @@
+package transcode
+
+import (
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+var fuzzMessages = []string{zScalars, zRepeated, zMaps, zOneofs, zWKT, zNode, zNames, zZoo, zConf}
+
+var fuzzJSONSeeds = []string{
+	`{}`, `{"i32":1,"s":"x\u00e9","by":"AA==","color":"RED"}`,
+	`{"i32":[1,2],"msgs":[{"i64":"5"}]}`, `{"ss":{"a":"b"},"ii":{"-1":2},"bs":{"true":"x"}}`,
+	`{"num":1,"str":"x"}`, `{"optI32":0}`,
+	`{"any":{"@type":"type.googleapis.com/strait.codec.zoo.Scalars","i32":5}}`,
+	`{"ts":"2024-01-01T00:00:00Z","duration":"1.5s","mask":"a.bC","struct":{"a":[1,null]}}`,
+	`{"left":{"left":{"name":"x"}}}`, `{"optionalInt32":1,"repeatedNestedMessage":[{"a":1}]}`,
+	`{"i32":1e }`, "{\"s\":\"\xff\"}", `{"s":"\ud800"}`, `[`, `{"a":`,
+}
+
+// FuzzJSONToWire checks AppendWire against protojson on arbitrary input:
+// both reject it or both accept it with equal messages.
+func FuzzJSONToWire(f *testing.F) {
+	for i, s := range fuzzJSONSeeds {
+		f.Add([]byte(s), uint8(i%len(fuzzMessages)), i%3 == 0)
+	}
+	z := loadZoo(f)
+	schemas := [2]*Schema{z.schema(f, Options{}), z.schema(f, Options{DiscardUnknown: true})}
+	f.Fuzz(func(t *testing.T, js []byte, which uint8, discard bool) {
+		s := schemas[0]
+		if discard {
+			s = schemas[1]
+		}
+		name := fuzzMessages[int(which)%len(fuzzMessages)]
+		if m := checkJSON(t, z, s, name, js); m != nil {
+			checkWire(t, z, s, m)
+		}
+	})
+}
+
+// FuzzWireToJSON checks AppendJSON on arbitrary wire bytes: when
+// proto.Unmarshal accepts them, AppendJSON agrees with protojson.Marshal on
+// failure, and its output parses back to the same message as protojson's.
+func FuzzWireToJSON(f *testing.F) {
+	z := loadZoo(f)
+	for i, s := range fuzzJSONSeeds {
+		name := fuzzMessages[i%len(fuzzMessages)]
+		m, err := z.refUnmarshal(z.md(f, name), []byte(s), Options{})
+		if err != nil {
+			continue
+		}
+		b, _ := proto.Marshal(m)
+		f.Add(b, uint8(i%len(fuzzMessages)), uint8(i))
+	}
+	f.Add([]byte{0x08, 0x01, 0x08, 0x02, 0x1a, 0x00, 0x10, 0x80, 0x01}, uint8(0), uint8(0))
+	var schemas []*Schema
+	for _, o := range optionSets {
+		schemas = append(schemas, z.schema(f, o))
+	}
+	f.Fuzz(func(t *testing.T, wire []byte, which, opts uint8) {
+		s := schemas[int(opts)%len(schemas)]
+		md := z.md(t, fuzzMessages[int(which)%len(fuzzMessages)])
+		checkRawWire(t, z, s, md, wire)
+	})
+}
+
+// checkRawWire compares AppendJSON on raw (possibly odd) wire bytes with
+// proto.Unmarshal + protojson.Marshal.
+func checkRawWire(t testing.TB, z *zoo, s *Schema, md protoreflect.MessageDescriptor, wire []byte) {
+	t.Helper()
+	js, gerr := s.Plan(md.FullName()).AppendJSON(nil, wire)
+	m, err := z.parseWire(md, wire)
+	if err != nil {
+		return // invalid wire: AppendJSON may fail or skip, but must not panic
+	}
+	ref, werr := protojson.MarshalOptions{Resolver: z.types, EmitUnpopulated: s.opts.EmitUnpopulated,
+		UseProtoNames: s.opts.UseProtoNames, UseEnumNumbers: s.opts.UseEnumNumbers}.Marshal(m)
+	if (werr == nil) != (gerr == nil) {
+		t.Fatalf("%s %x:\n got err %v\nwant err %v", md.FullName(), wire, gerr, werr)
+	}
+	if werr != nil {
+		return
+	}
+	back, err := z.refUnmarshal(md, js, Options{})
+	if err != nil {
+		t.Fatalf("%s %x: output %s does not parse: %v", md.FullName(), wire, js, err)
+	}
+	want, _ := z.refUnmarshal(md, ref, Options{})
+	if !z.equal(back, want) {
+		t.Fatalf("%s %x: output %s parses to\n %v\nwant %v", md.FullName(), wire, js, back, want)
+	}
+}
