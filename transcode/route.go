@@ -72,12 +72,12 @@ func (ri RouteInfo) String() string {
 }
 
 // HTTPError is a routing or binding failure with the HTTP status to answer:
-// 404 unknown path, 405 known path but not this method (Allow lists the
-// methods that would match), 400 a malformed request.
+// 404 unknown path, 405 known path but not this method, 400 a malformed
+// request.
 type HTTPError struct {
 	Status int
 	Msg    string
-	Allow  []string
+	Allow  string // 405: the methods that would match, "GET, POST", for the Allow header
 }
 
 func (e *HTTPError) Error() string { return "transcode: " + strconv.Itoa(e.Status) + " " + e.Msg }

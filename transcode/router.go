@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -144,7 +145,7 @@ func (r *Router) Match(method string, path []byte, m *Match) error {
 		return errNotFound
 	}
 	slices.Sort(w.allow)
-	return &HTTPError{Status: 405, Msg: "method " + method + " not allowed", Allow: w.allow}
+	return &HTTPError{Status: 405, Msg: "method " + method + " not allowed", Allow: strings.Join(w.allow, ", ")}
 }
 
 // find walks the trie first with the last segment's ":verb" cut off (when

@@ -109,21 +109,21 @@ func TestMatchErrors(t *testing.T) {
 	tests := []struct {
 		method, path string
 		status       int
-		allow        []string
+		allow        string
 	}{
-		{"GET", "/v2/nothing", 404, nil},
-		{"GET", "/v1/things/a/b", 404, nil},
-		{"GET", "/v1/things/", 404, nil},
-		{"GET", "/v1//wild", 404, nil},
-		{"GET", "relative", 404, nil},
-		{"GET", "", 404, nil},
-		{"DELETE", "/v1/things/abc", 405, []string{"GET", "POST"}},
-		{"GET", "/v1/upload", 405, []string{"POST"}},
-		{"GET", "/routes.v1.Routes/NoRule", 405, []string{"POST"}},
-		{"POST", "/v1/things", 405, []string{"LIST"}},
-		{"GET", "/v1/things/a%2", 400, nil},
-		{"GET", "/v1/things/a%zz", 400, nil},
-		{"GET", "/v1/things/%", 400, nil},
+		{"GET", "/v2/nothing", 404, ""},
+		{"GET", "/v1/things/a/b", 404, ""},
+		{"GET", "/v1/things/", 404, ""},
+		{"GET", "/v1//wild", 404, ""},
+		{"GET", "relative", 404, ""},
+		{"GET", "", 404, ""},
+		{"DELETE", "/v1/things/abc", 405, "GET, POST"},
+		{"GET", "/v1/upload", 405, "POST"},
+		{"GET", "/routes.v1.Routes/NoRule", 405, "POST"},
+		{"POST", "/v1/things", 405, "LIST"},
+		{"GET", "/v1/things/a%2", 400, ""},
+		{"GET", "/v1/things/a%zz", 400, ""},
+		{"GET", "/v1/things/%", 400, ""},
 	}
 	var m Match
 	for _, tt := range tests {
@@ -133,7 +133,7 @@ func TestMatchErrors(t *testing.T) {
 			t.Errorf("%s %s: got %v; want HTTPError %d", tt.method, tt.path, err, tt.status)
 			continue
 		}
-		if he.Status != tt.status || !slices.Equal(he.Allow, tt.allow) {
+		if he.Status != tt.status || he.Allow != tt.allow {
 			t.Errorf("%s %s: got %d %v; want %d %v", tt.method, tt.path, he.Status, he.Allow, tt.status, tt.allow)
 		}
 	}
