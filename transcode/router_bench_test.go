@@ -105,6 +105,14 @@ func TestMatchZeroAlloc(t *testing.T) {
 			t.Errorf("Match %s: %v allocs; want 0", p.path, n)
 		}
 	}
+	escaped := []byte("/v1/things/a%2Fb%20c/inner/42")
+	if n := testing.AllocsPerRun(100, func() {
+		if err := r.Match("GET", escaped, &m); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Match %s: %v allocs; want 0", escaped, n)
+	}
 	miss := []byte("/nothing/here")
 	if n := testing.AllocsPerRun(100, func() { _ = r.Match("GET", miss, &m) }); n != 0 {
 		t.Errorf("Match 404: %v allocs; want 0", n)
