@@ -152,7 +152,7 @@ func (r *Router) Match(method string, path []byte, m *Match) error {
 // any template has a verb), then with the whole path.
 func (r *Router) find(w *walker) *Route {
 	slash := bytes.LastIndexByte(w.path, '/')
-	if c := bytes.LastIndexByte(w.path[slash:], ':'); r.verbs && c > 0 {
+	if c := bytes.LastIndexByte(w.path[slash:], ':'); r.verbs && c > 0 && slash+c+1 < len(w.path) {
 		w.end, w.verb = slash+c, w.path[slash+c+1:]
 		if rt := w.walk(&r.root, w.start(), 0); rt != nil {
 			return rt

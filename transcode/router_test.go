@@ -82,6 +82,7 @@ func TestMatchRoutes(t *testing.T) {
 		{"GET", "/v1/files/a%2Fb/c%20d", "GetDeep", map[string]string{"name": "a%2Fb/c d"}},
 		{"GET", "/v1/shelves/a%2fb/books/%41", "GetPath", map[string]string{"name": "shelves/a%2fb/books/A"}},
 		{"GET", "/v1/things/%3Awatch", "Get", map[string]string{"name": ":watch"}},
+		{"GET", "/v1/things/abc:", "Get", map[string]string{"name": "abc:"}},
 		{"GET", "/v1/things/a+b", "Get", map[string]string{"name": "a+b"}},
 		{"GET", "/v1/things/%252F", "Get", map[string]string{"name": "%2F"}},
 		{"GET", "/v1/things/%E2%82%AC%00", "Get", map[string]string{"name": "€\x00"}},
