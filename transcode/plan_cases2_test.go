@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -199,4 +200,19 @@ func TestNestingDiff(t *testing.T) {
 		{zNames, `{"SnakeCaseName":1}`},
 		{zZoo, `{"inner":{"deeper":{"id":"1","tags":["a"]},"color":"RED"},"inners":[{"deeper":{}}]}`},
 	})
+}
+
+func TestBigMapsDiff(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"ii":{`)
+	for i := 0; i < 3000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + strconv.Itoa(i*7919%100003) + `":` + strconv.Itoa(i))
+	}
+	ok := b.String() + `},"nested":{"a":{"ss":{"x":"1","y":"2"}},"b":{"ss":{"x":"1"}}}}`
+	dup := b.String() + `,"0":5}}`
+	late := b.String() + `,"` + strconv.Itoa(2999*7919%100003) + `":5}}`
+	runCases(t, []jsonCase{{zMaps, ok}, {zMaps, dup}, {zMaps, late}})
 }

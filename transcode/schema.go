@@ -3,6 +3,7 @@ package transcode
 import (
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -32,7 +33,8 @@ type Schema struct {
 	opts  Options
 	files *protoregistry.Files
 	plans map[protoreflect.FullName]*Plan
-	pool  sync.Pool // *codecState, reused by every call
+	pool  sync.Pool    // *codecState, reused by every call
+	seed  maphash.Seed // for map key indexes
 }
 
 // LoadDescriptorSets merges serialized FileDescriptorSets into one registry.
@@ -100,7 +102,7 @@ func NewSchema(files *protoregistry.Files, opts Options) (*Schema, error) {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = protowire.DefaultRecursionLimit
 	}
-	s := &Schema{opts: opts, files: files, plans: map[protoreflect.FullName]*Plan{}}
+	s := &Schema{opts: opts, files: files, plans: map[protoreflect.FullName]*Plan{}, seed: maphash.MakeSeed()}
 	s.pool.New = func() any { return new(codecState) }
 	var all []protoreflect.MessageDescriptor
 	var walk func(ms protoreflect.MessageDescriptors)

@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"bytes"
+	"hash/maphash"
 	"math"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -15,14 +16,14 @@ func (d *codecState) mapValue(f *fieldPlan) error {
 		return d.errUnexpected()
 	}
 	d.pos++
-	keys0 := len(d.keys)
-	defer func() { d.keys = d.keys[:keys0] }()
+	ks := keySet{keys0: len(d.keys), hash0: len(d.khash)}
+	defer func() { d.keys, d.khash = d.keys[:ks.keys0], d.khash[:ks.hash0] }()
 	if d.peek() == '}' {
 		d.pos++
 		return nil
 	}
 	for {
-		if err := d.mapEntry(f, keys0); err != nil {
+		if err := d.mapEntry(f, &ks); err != nil {
 			return err
 		}
 		switch d.peek() {
@@ -37,7 +38,7 @@ func (d *codecState) mapValue(f *fieldPlan) error {
 	}
 }
 
-func (d *codecState) mapEntry(f *fieldPlan, keys0 int) error {
+func (d *codecState) mapEntry(f *fieldPlan, ks *keySet) error {
 	at := d.pos
 	name, err := d.readName()
 	if err != nil {
@@ -51,7 +52,7 @@ func (d *codecState) mapEntry(f *fieldPlan, keys0 int) error {
 		return &Error{Offset: at, Field: f.name, Msg: "invalid value for " + f.key.kind.String() + " key: " + quoteRaw(d.in[at:d.pos-1])}
 	}
 	keyLen := len(d.dst) - entry
-	if d.dupKey(keys0, d.dst[entry:]) {
+	if d.dupKey(ks, d.dst[entry:]) {
 		d.dst = d.dst[:mark]
 		return &Error{Offset: at, Field: f.name, Msg: "duplicate map key " + quoteRaw(d.in[at:d.pos-1])}
 	}
@@ -71,19 +72,77 @@ func (d *codecState) mapEntry(f *fieldPlan, keys0 int) error {
 	n := len(d.dst) - entry
 	d.close(entry)
 	start := int32(len(d.dst) - n)
-	d.keys = append(d.keys, keySpan{start, start + int32(keyLen)})
+	d.addKey(ks, keySpan{start, start + int32(keyLen)})
 	return nil
 }
 
+// keySet locates one map's keys in d.keys and, past a few keys, its hash
+// index in d.khash. Nested maps stack their sets above it and pop them
+// before the outer map adds a key, so the index can grow in place.
+type keySet struct {
+	keys0, hash0 int
+	size         int // slots in the index, 0 while keys are few
+}
+
+const keyScanMax = 16 // below this, a linear scan beats hashing
+
 // dupKey reports whether the encoded key was already written in this map.
-// Encoded keys are canonical, so byte equality is key equality.
-func (d *codecState) dupKey(keys0 int, key []byte) bool {
-	for _, k := range d.keys[keys0:] {
+// Encoded keys are canonical, so byte equality is key equality. The index
+// hashes with a per-schema random seed, against collision flooding.
+func (d *codecState) dupKey(ks *keySet, key []byte) bool {
+	if ks.size == 0 {
+		for _, k := range d.keys[ks.keys0:] {
+			if bytes.Equal(d.dst[k.start:k.end], key) {
+				return true
+			}
+		}
+		return false
+	}
+	mask := uint64(ks.size - 1)
+	for j := maphash.Bytes(d.s.seed, key) & mask; ; j = (j + 1) & mask {
+		i := d.khash[ks.hash0+int(j)]
+		if i < 0 {
+			return false
+		}
+		k := d.keys[i]
 		if bytes.Equal(d.dst[k.start:k.end], key) {
 			return true
 		}
 	}
-	return false
+}
+
+func (d *codecState) addKey(ks *keySet, k keySpan) {
+	d.keys = append(d.keys, k)
+	n := len(d.keys) - ks.keys0
+	if n < keyScanMax {
+		return
+	}
+	if 2*n <= ks.size {
+		d.insertKey(ks, len(d.keys)-1)
+		return
+	}
+	ks.size = 4 * n
+	for ks.size&(ks.size-1) != 0 {
+		ks.size &= ks.size - 1
+	}
+	ks.size <<= 1
+	d.khash = d.khash[:ks.hash0]
+	for i := 0; i < ks.size; i++ {
+		d.khash = append(d.khash, -1)
+	}
+	for i := ks.keys0; i < len(d.keys); i++ {
+		d.insertKey(ks, i)
+	}
+}
+
+func (d *codecState) insertKey(ks *keySet, i int) {
+	k := d.keys[i]
+	mask := uint64(ks.size - 1)
+	j := maphash.Bytes(d.s.seed, d.dst[k.start:k.end]) & mask
+	for d.khash[ks.hash0+int(j)] >= 0 {
+		j = (j + 1) & mask
+	}
+	d.khash[ks.hash0+int(j)] = int32(i)
 }
 
 // mapKey appends the key field of a map entry converted from a JSON member
