@@ -1,0 +1,62 @@
+package http1
+
+import "io"
+
+// sliceReader is a Reader over data that models partial arrival: only
+// avail bytes have "arrived", and each wait (a Peek or Next for more than
+// has arrived) delivers chunk more, like netpoll blocking until the next
+// read. Past the end it fails with io.EOF, so a parser that spins on an
+// incomplete request ends instead of hanging.
+type sliceReader struct {
+	data       []byte
+	off, avail int
+	chunk      int
+	waits      int
+}
+
+func newSliceReader(data []byte, chunk int) *sliceReader {
+	if chunk <= 0 {
+		chunk = len(data) + 1
+	}
+	return &sliceReader{data: data, chunk: chunk, avail: min(chunk, len(data))}
+}
+
+func (r *sliceReader) Len() int { return r.avail - r.off }
+
+func (r *sliceReader) wait(n int) error {
+	for r.avail-r.off < n {
+		if r.avail == len(r.data) {
+			return io.EOF
+		}
+		r.avail = min(r.avail+r.chunk, len(r.data))
+		r.waits++
+	}
+	return nil
+}
+
+func (r *sliceReader) Peek(n int) ([]byte, error) {
+	if err := r.wait(n); err != nil {
+		return nil, err
+	}
+	return r.data[r.off : r.off+n : r.off+n], nil
+}
+
+func (r *sliceReader) Next(n int) ([]byte, error) {
+	p, err := r.Peek(n)
+	if err == nil {
+		r.off += n
+	}
+	return p, err
+}
+
+func (r *sliceReader) Skip(n int) error {
+	_, err := r.Next(n)
+	return err
+}
+
+func (r *sliceReader) Release() error { return nil }
+
+// reset makes r read data again from the start, all of it available.
+func (r *sliceReader) reset(data []byte) {
+	*r = sliceReader{data: data, chunk: len(data) + 1, avail: len(data)}
+}

@@ -1,0 +1,118 @@
+package http1
+
+import (
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// AppendResponseHead appends an HTTP/1.1 status line and header section
+// to dst: Date, then Content-Type (when not empty), the framing
+// (Content-Length, or Transfer-Encoding: chunked when contentLength < 0),
+// Connection: close unless keepAlive, and extra. A 1xx, 204 or 304 gets
+// no framing fields (RFC 9110 §8.6). Fields of extra whose name is not a
+// token or whose value holds CR, LF or another control character are
+// dropped, so metadata cannot split the response. For an HTTP/1.0 client
+// kept alive, pass Connection: keep-alive in extra.
+func AppendResponseHead(dst []byte, status int, contentType string, contentLength int, keepAlive bool, extra []Header) []byte {
+	dst = appendStatusLine(dst, status)
+	dst = append(dst, "Date: "...)
+	dst = appendDate(dst)
+	if contentType != "" {
+		dst = append(dst, "\r\nContent-Type: "...)
+		dst = append(dst, contentType...)
+	}
+	if bodyAllowed(status) {
+		if contentLength >= 0 {
+			dst = append(dst, "\r\nContent-Length: "...)
+			dst = strconv.AppendInt(dst, int64(contentLength), 10)
+		} else {
+			dst = append(dst, "\r\nTransfer-Encoding: chunked"...)
+		}
+	}
+	if !keepAlive {
+		dst = append(dst, "\r\nConnection: close"...)
+	}
+	for _, h := range extra {
+		if isToken(h.Name) && validValue(h.Value) {
+			dst = append(dst, "\r\n"...)
+			dst = append(dst, h.Name...)
+			dst = append(dst, ": "...)
+			dst = append(dst, h.Value...)
+		}
+	}
+	return append(dst, "\r\n\r\n"...)
+}
+
+// AppendContinue appends the interim response that tells a client sent
+// Expect: 100-continue to send its body (RFC 9110 §15.2.1).
+func AppendContinue(dst []byte) []byte {
+	return append(dst, "HTTP/1.1 100 Continue\r\n\r\n"...)
+}
+
+// appendStatusLine appends "HTTP/1.1 NNN Reason\r\n"; a status outside
+// 100..999 is written as 500.
+func appendStatusLine(dst []byte, status int) []byte {
+	if status < 100 || status > 999 {
+		status = 500
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = append(dst, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10), ' ')
+	dst = append(dst, StatusText(status)...)
+	return append(dst, "\r\n"...)
+}
+
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != 204 && status != 304
+}
+
+// AppendChunk appends p as one chunk (RFC 9112 §7.1). An empty p appends
+// nothing: a zero-size chunk would end the body.
+func AppendChunk(dst, p []byte) []byte {
+	if len(p) == 0 {
+		return dst
+	}
+	dst = strconv.AppendUint(dst, uint64(len(p)), 16)
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, p...)
+	return append(dst, "\r\n"...)
+}
+
+// AppendLastChunk appends the last chunk and the trailer section; unsafe
+// trailer fields are dropped as in AppendResponseHead.
+func AppendLastChunk(dst []byte, trailers ...Header) []byte {
+	dst = append(dst, "0\r\n"...)
+	for _, h := range trailers {
+		if isToken(h.Name) && validValue(h.Value) {
+			dst = append(dst, h.Name...)
+			dst = append(dst, ": "...)
+			dst = append(dst, h.Value...)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	return append(dst, "\r\n"...)
+}
+
+// TimeFormat is the IMF-fixdate layout of the Date field (RFC 9110 §5.6.7).
+const TimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// dateValue is one second's formatted Date.
+type dateValue struct {
+	unix int64
+	b    [len(TimeFormat)]byte
+}
+
+// date caches the Date value; the first response of each second formats
+// it (a race formats it twice, harmlessly), so no goroutine ticks.
+var date atomic.Pointer[dateValue]
+
+func appendDate(dst []byte) []byte {
+	now := time.Now()
+	d := date.Load()
+	if d == nil || d.unix != now.Unix() {
+		d = &dateValue{unix: now.Unix()}
+		now.UTC().AppendFormat(d.b[:0], TimeFormat)
+		date.Store(d)
+	}
+	return append(dst, d.b[:]...)
+}
