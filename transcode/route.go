@@ -55,11 +55,12 @@ type Route struct {
 
 // RouteInfo describes a route for listings such as `strait routes`.
 type RouteInfo struct {
-	HTTPMethod string
-	Template   string
-	RPC        protoreflect.FullName // "bookstore.v1.Bookstore.GetShelf"
-	Body       string
-	Default    bool
+	HTTPMethod   string
+	Template     string
+	RPC          protoreflect.FullName // "bookstore.v1.Bookstore.GetShelf"
+	Body         string
+	ResponseBody string
+	Default      bool
 }
 
 // String reads "GET /v1/shelves/{shelf} -> bookstore.v1.Bookstore.GetShelf".
@@ -67,6 +68,9 @@ func (ri RouteInfo) String() string {
 	s := ri.HTTPMethod + " " + ri.Template + " -> " + string(ri.RPC)
 	if ri.Body != "" {
 		s += " (body " + strconv.Quote(ri.Body) + ")"
+	}
+	if ri.ResponseBody != "" {
+		s += " (response_body " + strconv.Quote(ri.ResponseBody) + ")"
 	}
 	return s
 }
@@ -159,5 +163,5 @@ func lastField(wire []byte, want protowire.Number) ([]byte, error) {
 // Info describes the route for listings.
 func (rt *Route) Info() RouteInfo {
 	return RouteInfo{HTTPMethod: rt.HTTPMethod, Template: rt.Template,
-		RPC: rt.Method.FullName(), Body: rt.Body, Default: rt.Default}
+		RPC: rt.Method.FullName(), Body: rt.Body, ResponseBody: rt.ResponseBody, Default: rt.Default}
 }
