@@ -14,7 +14,7 @@ var errBadQueryEscape = &HTTPError{Status: 400, Msg: "malformed percent escape i
 // appendQuery binds the parameters of a raw query string ("a.b=1&x=2&x=3",
 // '+' for space) to the request fields that neither the path nor the body
 // binds. Names are proto or JSON field names; a repeated field takes one
-// element per occurrence.
+// element per occurrence; a map entry is written "labels[key]=value".
 func (m *Match) appendQuery(dst, q []byte) ([]byte, error) {
 	for len(q) > 0 {
 		pair := q
@@ -36,24 +36,49 @@ func (m *Match) appendQuery(dst, q []byte) ([]byte, error) {
 		m.scratch = appendPctDecoded(m.scratch[:0], key, false, true)
 		kn := len(m.scratch)
 		m.scratch = appendPctDecoded(m.scratch, val, false, true)
-		chain := m.queryChain(m.scratch[:kn])
-		if chain == nil {
-			if m.Route.discardQuery {
-				continue
-			}
-			return dst, badRequest("unknown query parameter " + string(m.scratch[:kn]))
-		}
 		var err error
-		if dst, err = appendChainText(dst, chain, m.scratch[kn:]); err != nil {
+		if dst, err = m.appendParam(dst, m.scratch[:kn], m.scratch[kn:]); err != nil {
 			return dst, err
 		}
 	}
 	return dst, nil
 }
 
+// appendParam appends one decoded parameter.
+func (m *Match) appendParam(dst, name, val []byte) ([]byte, error) {
+	path, mapKey := name, []byte(nil)
+	if i := bytes.IndexByte(name, '['); i >= 0 && name[len(name)-1] == ']' {
+		path, mapKey = name[:i], name[i+1:len(name)-1]
+	}
+	chain := m.queryChain(path, mapKey != nil)
+	if chain == nil {
+		if m.Route.discardQuery {
+			return dst, nil
+		}
+		return dst, badRequest("unknown query parameter " + string(name))
+	}
+	if mapKey == nil {
+		return appendChainText(dst, chain, val)
+	}
+	start := len(dst)
+	fd := chain[len(chain)-1]
+	dst, err := appendFieldText(dst, fd.MapKey(), mapKey)
+	if err == nil {
+		dst, err = appendFieldText(dst, fd.MapValue(), val)
+	}
+	if err != nil {
+		return dst[:start], err
+	}
+	for k := len(chain) - 1; k >= 0; k-- {
+		dst = spliceField(dst, start, chain[k].Number())
+	}
+	return dst, nil
+}
+
 // queryChain resolves a parameter name to its field chain, or nil when no
-// field can take it.
-func (m *Match) queryChain(key []byte) []protoreflect.FieldDescriptor {
+// field can take it. With isMap the last field must be a map whose values
+// have a text form.
+func (m *Match) queryChain(key []byte, isMap bool) []protoreflect.FieldDescriptor {
 	rt := m.Route
 	if rt.noQuery || len(key) == 0 {
 		return nil
@@ -74,21 +99,30 @@ func (m *Match) queryChain(key []byte) []protoreflect.FieldDescriptor {
 			return nil
 		}
 		fd := queryField(md, part)
-		if fd == nil || fd.IsMap() || !hasTextForm(fd) && (fd.IsList() || fd.Message() == nil) {
+		if fd == nil {
 			return nil
 		}
 		m.chain[n] = fd
 		n++
 		md = nil
-		if fd.Message() != nil && !fd.IsList() && !hasTextForm(fd) {
+		if fd.Message() != nil && !fd.IsList() && !fd.IsMap() && !hasTextForm(fd) {
 			md = fd.Message()
 		}
 	}
 	chain := m.chain[:n]
-	if md != nil || !hasTextForm(chain[n-1]) || rt.queryBound(chain) {
+	if md != nil || !queryLeafOK(chain[n-1], isMap) || rt.queryBound(chain) {
 		return nil
 	}
 	return chain
+}
+
+// queryLeafOK reports whether a parameter can set fd: a scalar, a list of
+// them, or (isMap) a map of them.
+func queryLeafOK(fd protoreflect.FieldDescriptor, isMap bool) bool {
+	if isMap {
+		return fd.IsMap() && hasTextForm(fd.MapValue())
+	}
+	return !fd.IsMap() && hasTextForm(fd)
 }
 
 // queryField finds a field by proto name, then by JSON name.
