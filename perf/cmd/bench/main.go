@@ -1,0 +1,90 @@
+// Command bench measures strait side by side with grpc-gateway v2, vanguard,
+// a hand-written net/http proxy, nginx grpc_pass and the bare upstream, and
+// writes results/latest.md. Run it from perf/: `go run ./cmd/bench [-quick]`,
+// or `-profile` for pprof summaries of strait under the headline load.
+package main
+
+import (
+	"context"
+	"flag"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/straitgw/strait/perf/internal/harness"
+)
+
+func main() {
+	quick := flag.Bool("quick", false, "a ~2 minute subset: headline at 64 and 1000 connections, gRPC unary")
+	profile := flag.Bool("profile", false, "profile strait under the headline load instead of benchmarking")
+	dur := flag.Duration("duration", 0, "one measured run (default 5s, quick 3s)")
+	repeats := flag.Int("repeats", 0, "interleaved repeats (default 3, quick 2)")
+	only := flag.String("gateways", "", "comma-separated subset of "+strings.Join(harness.AllGateways, ","))
+	install := flag.Bool("install", true, "install missing tools and regenerate the proto code")
+	out := flag.String("out", "results/latest.md", "markdown table to write")
+	secs := flag.Int("seconds", 10, "CPU profile length (-profile)")
+	limit := flag.Duration("timeout", 0, "stop everything after this (default 25m, quick 8m)")
+	flag.Parse()
+	o := harness.Options{Quick: *quick, Duration: *dur, Repeats: *repeats, Install: *install, Warmup: time.Second}
+	if *only != "" {
+		o.Gateways = strings.Split(*only, ",")
+	}
+	defaults(&o, limit)
+	wd, err := os.Getwd()
+	if err != nil {
+		log.Fatal(err)
+	}
+	o.PerfDir = wd
+	if _, err := os.Stat(filepath.Join(wd, "proto", "bench", "v1", "bench.proto")); err != nil {
+		log.Fatal("run bench from perf/ (cd perf && go run ./cmd/bench)")
+	}
+	raiseNoFile()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, *limit)
+	code := run(ctx, o, *profile, *secs, *out)
+	cancel()
+	stop()
+	os.Exit(code)
+}
+
+func defaults(o *harness.Options, limit *time.Duration) {
+	if o.Duration == 0 {
+		o.Duration = 5 * time.Second
+		if o.Quick {
+			o.Duration = 3 * time.Second
+		}
+	}
+	if o.Repeats == 0 {
+		o.Repeats = 3
+		if o.Quick {
+			o.Repeats = 2
+		}
+	}
+	if *limit == 0 {
+		*limit = 25 * time.Minute
+		if o.Quick {
+			*limit = 8 * time.Minute
+		}
+	}
+}
+
+// raiseNoFile lifts RLIMIT_NOFILE for us and every child (1000-connection
+// runs need a few thousand descriptors on each side).
+func raiseNoFile() {
+	var r syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
+		return
+	}
+	want := syscall.Rlimit{Cur: 65536, Max: 65536}
+	if r.Max > want.Max {
+		want.Max = r.Max
+	}
+	if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) != nil {
+		r.Cur = r.Max
+		syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+}

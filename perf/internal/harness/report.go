@@ -1,0 +1,111 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Stats are the medians of a series' good runs.
+type Stats struct {
+	QPS, P50, P99, CPU, RSS float64 // req/s, ms, ms, µs per request, MB
+	Spread                  float64 // (max-min)/median of QPS
+	Errors                  int64
+	N                       int
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// Summarize returns the medians of s's runs without error; ok is false when
+// there is none, and reason says why.
+func Summarize(s *Series) (st Stats, ok bool, reason string) {
+	var qps, p50, p99, cpu, rss []float64
+	for _, r := range s.Runs {
+		st.Errors += r.Errors
+		if r.Err != nil || r.Requests == 0 {
+			reason = errText(r.Err)
+			continue
+		}
+		qps = append(qps, r.QPS)
+		p50 = append(p50, ms(r.P50))
+		p99 = append(p99, ms(r.P99))
+		cpu = append(cpu, float64(r.CPUPerReq)/float64(time.Microsecond))
+		rss = append(rss, float64(r.PeakKB)/1024)
+	}
+	if s.Failed != "" {
+		return st, false, s.Failed
+	}
+	if len(qps) == 0 {
+		if reason == "" {
+			reason = "no run completed"
+		}
+		return st, false, reason
+	}
+	st.N = len(qps)
+	st.QPS, st.P50, st.P99, st.CPU, st.RSS = median(qps), median(p50), median(p99), median(cpu), median(rss)
+	st.Spread = (slices.Max(qps) - slices.Min(qps)) / st.QPS
+	return st, true, ""
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// cell formats v and, when the baseline has a figure, v/base.
+func cell(v, base float64, format string) string {
+	s := fmt.Sprintf(format, v)
+	if base > 0 {
+		s += fmt.Sprintf(" (%.2f×)", v/base)
+	}
+	return s
+}
+
+// WriteTable writes one markdown block per cell.
+func WriteTable(w io.Writer, results []*CellResult) {
+	for _, cr := range results {
+		c := cr.Cell
+		fmt.Fprintf(w, "\n### %s, %d connections (%s)\n\n", c.W.Title, c.Conns, c.W.Tool)
+		fmt.Fprintf(w, "Ratios (×) are to %s from the same run.\n\n", c.W.Baseline)
+		fmt.Fprintln(w, "| gateway | QPS | P50 ms | P99 ms | CPU µs/req | peak RSS MB | errors | QPS spread | runs |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+		var base Stats
+		for _, s := range cr.Series {
+			if s.Gateway == c.W.Baseline {
+				base, _, _ = Summarize(s)
+			}
+		}
+		for _, s := range cr.Series {
+			writeRow(w, s, base)
+		}
+	}
+}
+
+func writeRow(w io.Writer, s *Series, base Stats) {
+	st, ok, reason := Summarize(s)
+	if !ok {
+		fmt.Fprintf(w, "| %s | failed: %s | | | | | | | |\n", s.Gateway, oneLine(reason, 160))
+		return
+	}
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | ±%.1f%% | %d |\n", s.Gateway,
+		cell(st.QPS, base.QPS, "%.0f"), cell(st.P50, base.P50, "%.2f"), cell(st.P99, base.P99, "%.2f"),
+		cell(st.CPU, base.CPU, "%.1f"), cell(st.RSS, base.RSS, "%.1f"), st.Errors, st.Spread*50, st.N)
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}

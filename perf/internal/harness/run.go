@@ -1,0 +1,221 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/straitgw/strait/perf/internal/load"
+	"github.com/straitgw/strait/perf/internal/proc"
+)
+
+// ErrGatewayExited is a run's error when the gateway died under load.
+var ErrGatewayExited = errors.New("harness: gateway exited under load")
+
+// Options shape one benchmark.
+type Options struct {
+	PerfDir  string
+	Quick    bool
+	Duration time.Duration // one measured run
+	Warmup   time.Duration // one unmeasured run per gateway and cell
+	Repeats  int
+	Gateways []string // subset of AllGateways; empty = all
+	Install  bool     // apt-get / go install missing tools, regenerate
+}
+
+// Run is one measured load run against one gateway.
+type Run struct {
+	load.Result
+	CPUPerReq time.Duration
+	PeakKB    int64
+	Err       error
+}
+
+// Series is every run of one gateway in one cell, or why there is none.
+type Series struct {
+	Gateway string
+	Runs    []Run
+	Failed  string
+}
+
+// CellResult is one block of the table.
+type CellResult struct {
+	Cell   Cell
+	Series []*Series // in the workload's gateway order
+}
+
+// Setup installs and builds everything, then starts the upstream and the
+// gateways the plan needs. A strait that does not build or start is
+// reported, not fatal. The caller must KillAll procs.
+func Setup(ctx context.Context, o Options, procs *Procs, cells []Cell) (map[string]*Gateway, error) {
+	if o.Install {
+		if err := InstallTools(ctx, o.PerfDir); err != nil {
+			return nil, err
+		}
+		if err := Generate(ctx, o.PerfDir); err != nil {
+			return nil, err
+		}
+	}
+	if err := Build(ctx, o.PerfDir); err != nil {
+		return nil, err
+	}
+	straitErr := BuildStrait(ctx, o.PerfDir)
+	if straitErr != nil {
+		log.Printf("strait does not build; its cells read failed: %v", straitErr)
+	}
+	env, err := startUpstream(o, procs)
+	if err != nil {
+		return nil, err
+	}
+	gws := map[string]*Gateway{}
+	for _, name := range neededGateways(o, cells) {
+		if name == Strait && straitErr != nil {
+			gws[name] = &Gateway{Name: name, Err: fmt.Errorf("build: %w", straitErr)}
+			continue
+		}
+		gws[name] = env.StartGateway(name)
+		if err := gws[name].Err; err != nil {
+			log.Printf("%s did not start: %v", name, err)
+		}
+	}
+	return gws, nil
+}
+
+func startUpstream(o Options, procs *Procs) (*Env, error) {
+	addr, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := procs.Start("upstream", LoadCPU, gomaxprocs1, filepath.Join(o.PerfDir, "bin", "upstream"), "-listen", addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := WaitPort(p, addr, 20*time.Second); err != nil {
+		return nil, err
+	}
+	return &Env{PerfDir: o.PerfDir, TmpDir: procs.Dir, Procs: procs, Upstream: addr,
+		Desc: filepath.Join(o.PerfDir, "proto", "bench.pb")}, nil
+}
+
+func neededGateways(o Options, cells []Cell) []string {
+	var out []string
+	for _, g := range AllGateways {
+		if len(o.Gateways) > 0 && !slices.Contains(o.Gateways, g) {
+			continue
+		}
+		for _, c := range cells {
+			if slices.Contains(c.W.Gateways, g) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Measure checks one answer per workload and gateway, then runs the cells
+// with repeats interleaved across gateways (A B C A B C ...). It stops early,
+// keeping what it has, when ctx ends.
+func Measure(ctx context.Context, o Options, gws map[string]*Gateway, cells []Cell, tmp string) []*CellResult {
+	checked := map[string]string{} // workload/gateway -> failure
+	var out []*CellResult
+	for _, c := range cells {
+		cr := &CellResult{Cell: c}
+		for _, name := range c.W.Gateways {
+			g, ok := gws[name]
+			if !ok {
+				continue
+			}
+			s := &Series{Gateway: name}
+			key := c.W.Name + "/" + name
+			if _, done := checked[key]; !done {
+				checked[key] = checkGateway(ctx, c.W, g)
+			}
+			s.Failed = checked[key]
+			cr.Series = append(cr.Series, s)
+		}
+		out = append(out, cr)
+		runCell(ctx, o, gws, cr, tmp)
+	}
+	return out
+}
+
+func checkGateway(ctx context.Context, w *Workload, g *Gateway) string {
+	if g.Err != nil {
+		return "failed to start: " + g.Err.Error()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := w.Check(ctx, "http://"+g.Addr, g.Addr); err != nil {
+		log.Printf("%s %s: wrong answer: %v", w.Name, g.Name, err)
+		return "wrong answer: " + err.Error()
+	}
+	return ""
+}
+
+func runCell(ctx context.Context, o Options, gws map[string]*Gateway, cr *CellResult, tmp string) {
+	for rep := 0; rep < o.Repeats; rep++ {
+		for _, s := range cr.Series {
+			if s.Failed != "" || ctx.Err() != nil {
+				continue
+			}
+			g := gws[s.Gateway]
+			if rep == 0 && o.Warmup > 0 {
+				measure(ctx, cr.Cell, g, o.Warmup, tmp)
+			}
+			r := measure(ctx, cr.Cell, g, o.Duration, tmp)
+			log.Printf("%-14s c=%-4d %-12s qps=%8.0f p50=%v p99=%v cpu/req=%v peak=%dMB errors=%d %v",
+				cr.Cell.W.Name, cr.Cell.Conns, g.Name, r.QPS, r.P50, r.P99, r.CPUPerReq, r.PeakKB>>10, r.Errors, errText(r.Err))
+			s.Runs = append(s.Runs, r)
+			if errors.Is(r.Err, ErrGatewayExited) {
+				s.Failed = "exited under load (log " + g.Proc.Log + ")"
+			}
+		}
+	}
+}
+
+// measure runs the load tool once and reads the gateway's CPU time and peak
+// RSS around it.
+func measure(ctx context.Context, c Cell, g *Gateway, d time.Duration, tmp string) Run {
+	spec := load.Spec{URL: "http://" + g.Addr + c.W.Path, Method: c.W.Method, Body: c.W.Body, Headers: c.W.Headers,
+		Conns: c.Conns, Duration: d, CPU: LoadCPU, Dir: tmp}
+	pid := g.Proc.Pid
+	_ = proc.ResetPeak(pid) // best effort: without it the peak is since start
+	before, err := proc.Read(pid)
+	if err != nil {
+		return Run{Err: err}
+	}
+	tool := load.Wrk
+	if c.W.Tool == ToolH2load {
+		tool = load.H2load
+	}
+	res, err := tool(ctx, spec)
+	after, rerr := proc.Read(pid)
+	if !g.Proc.Alive() || rerr != nil {
+		return Run{Result: res, Err: ErrGatewayExited}
+	}
+	r := Run{Result: res, Err: err, PeakKB: after.PeakKB}
+	if res.Requests > 0 {
+		r.CPUPerReq = (after.CPU - before.CPU) / time.Duration(res.Requests)
+	}
+	return r
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TmpDir recreates perf/results/tmp for scripts, logs and nginx's files.
+func TmpDir(perfDir string) (string, error) {
+	dir := filepath.Join(perfDir, "results", "tmp")
+	os.RemoveAll(dir)
+	return dir, os.MkdirAll(dir, 0o755)
+}
