@@ -55,8 +55,8 @@ func (e *codecState) emitOneField(p *Plan, f *fieldPlan, wire []byte) error {
 			hi = i + 1
 		}
 	}
-	if lo == hi {
-		if f.kind == protoreflect.MessageKind && !f.list && !f.isMap {
+	if lo == hi { // unset: the zero value, as grpc-gateway writes it
+		if f.kind == protoreflect.MessageKind && !f.list && !f.isMap && !f.isValue {
 			return e.emitMessage(f.msg, nil, nil)
 		}
 		e.emitZero(f)

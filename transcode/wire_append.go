@@ -33,7 +33,7 @@ func (p *Plan) AppendFieldWire(dst []byte, fd protoreflect.FieldDescriptor, json
 	d := p.s.getState()
 	d.in, d.dst, d.depth = json, dst, p.s.opts.MaxDepth-1
 	var err error
-	if d.peek() == 'n' && d.literal("null") && !f.isValue && !f.nullValue {
+	if !f.isValue && !f.nullValue && d.peek() == 'n' && d.literal("null") {
 		// null leaves the field unset, as in an object
 	} else {
 		err = d.fieldValue(f)
