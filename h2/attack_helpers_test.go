@@ -29,7 +29,10 @@ type attacker struct {
 	goAway *http2.GoAwayFrame
 	rsts   []http2.ErrCode
 	heads  map[uint32][]hpack.HeaderField
+	pings  int // PING ACKs received
+	acks   int // SETTINGS ACKs received
 	done   chan struct{}
+	ack    atomic.Bool // a SETTINGS awaits our ACK
 }
 
 func newAttacker(t testing.TB, addr string, settings ...http2.Setting) *attacker {
@@ -68,6 +71,16 @@ func (a *attacker) read() *attacker {
 				a.rsts = append(a.rsts, f.ErrCode)
 			case *http2.MetaHeadersFrame:
 				a.heads[f.StreamID] = f.Fields
+			case *http2.PingFrame:
+				if f.IsAck() {
+					a.pings++
+				}
+			case *http2.SettingsFrame:
+				if f.IsAck() {
+					a.acks++
+				} else {
+					a.ack.Store(true)
+				}
 			}
 			a.mu.Unlock()
 		}
@@ -89,6 +102,9 @@ func (a *attacker) write(fn func(fr *http2.Framer) error) bool {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	_ = a.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if a.ack.Swap(false) { // between steps, never inside a header block
+		a.fr.WriteSettingsAck()
+	}
 	if fn(a.fr) != nil || a.closed() {
 		return false
 	}
@@ -213,4 +229,16 @@ func debugOf(f *http2.GoAwayFrame) string {
 		return ""
 	}
 	return string(f.DebugData())
+}
+
+// served waits for the connection to end and returns a count the server
+// produced (answers to the flood), which is what the budget bounds.
+func (a *attacker) served(n func() int) int {
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return n()
 }
