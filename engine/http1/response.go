@@ -9,12 +9,16 @@ import (
 // AppendResponseHead appends an HTTP/1.1 status line and header section
 // to dst: Date, then Content-Type (when not empty), the framing
 // (Content-Length, or Transfer-Encoding: chunked when contentLength < 0),
-// Connection: close unless keepAlive, and extra. A 1xx, 204 or 304 gets
+// Connection: close unless keepAlive, and extra. A status outside
+// 100..999 is written as 500. A 1xx, 204 or 304 gets
 // no framing fields (RFC 9110 §8.6). Fields of extra whose name is not a
 // token or whose value holds CR, LF or another control character are
 // dropped, so metadata cannot split the response. For an HTTP/1.0 client
 // kept alive, pass Connection: keep-alive in extra.
 func AppendResponseHead(dst []byte, status int, contentType string, contentLength int, keepAlive bool, extra []Header) []byte {
+	if status < 100 || status > 999 {
+		status = 500
+	}
 	dst = appendStatusLine(dst, status)
 	dst = append(dst, "Date: "...)
 	dst = appendDate(dst)
@@ -50,12 +54,9 @@ func AppendContinue(dst []byte) []byte {
 	return append(dst, "HTTP/1.1 100 Continue\r\n\r\n"...)
 }
 
-// appendStatusLine appends "HTTP/1.1 NNN Reason\r\n"; a status outside
-// 100..999 is written as 500.
+// appendStatusLine appends "HTTP/1.1 NNN Reason\r\n" for a status in
+// 100..999.
 func appendStatusLine(dst []byte, status int) []byte {
-	if status < 100 || status > 999 {
-		status = 500
-	}
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = append(dst, byte('0'+status/100), byte('0'+status/10%10), byte('0'+status%10), ' ')
 	dst = append(dst, StatusText(status)...)
