@@ -10,16 +10,16 @@ import (
 // n bytes.
 func restPOST(n int) []byte {
 	body := `{"shelf":{"theme":"` + strings.Repeat("x", max(0, n-22)) + `"}}`
-	return []byte(crlf("POST /v1/shelves/42/books?validate_only=true HTTP/1.1\n" +
-		"Host: api.example.com\n" +
-		"User-Agent: Mozilla/5.0 (X11; Linux x86_64) strait-bench/1.0\n" +
-		"Accept: application/json\n" +
-		"Accept-Encoding: gzip, deflate\n" +
-		"Content-Type: application/json\n" +
-		"Content-Length: " + strconv.Itoa(len(body)) + "\n" +
-		"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.sig\n" +
-		"X-Request-Id: 7f1c2e9a-3b4d-4e5f-8a9b-0c1d2e3f4a5b\n" +
-		"Cookie: session=abcdef0123456789\n" +
+	return []byte(crlf("POST /v1/shelves/42/books?validate_only=true HTTP/1.1\n"+
+		"Host: api.example.com\n"+
+		"User-Agent: Mozilla/5.0 (X11; Linux x86_64) strait-bench/1.0\n"+
+		"Accept: application/json\n"+
+		"Accept-Encoding: gzip, deflate\n"+
+		"Content-Type: application/json\n"+
+		"Content-Length: "+strconv.Itoa(len(body))+"\n"+
+		"Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.sig\n"+
+		"X-Request-Id: 7f1c2e9a-3b4d-4e5f-8a9b-0c1d2e3f4a5b\n"+
+		"Cookie: session=abcdef0123456789\n"+
 		"Connection: keep-alive\n\n") + body)
 }
 
