@@ -204,6 +204,8 @@ func (e *codecState) collect(p *Plan, b []byte) (base, n, cbase int, err error) 
 // emitValue writes the value of field f from its entries e.ents[lo:hi].
 func (e *codecState) emitValue(f *fieldPlan, b []byte, lo, hi int) error {
 	switch {
+	case f.kind == protoreflect.GroupKind:
+		return ErrOutput // proto2 groups are not supported
 	case f.isMap:
 		return e.emitMap(f, b, lo, hi)
 	case f.list:

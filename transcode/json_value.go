@@ -104,7 +104,7 @@ func (e *codecState) emitZero(f *fieldPlan) {
 		e.dst = append(e.dst, '[', ']')
 	case f.isMap:
 		e.dst = append(e.dst, '{', '}')
-	case f.kind == protoreflect.MessageKind:
+	case f.kind == protoreflect.MessageKind, f.kind == protoreflect.GroupKind:
 		e.dst = append(e.dst, "null"...)
 	case f.kind == protoreflect.StringKind, f.kind == protoreflect.BytesKind:
 		e.dst = append(e.dst, '"', '"')

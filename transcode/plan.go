@@ -103,9 +103,6 @@ func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error
 	}
 	f.utf8 = fd.Kind() == protoreflect.StringKind && fd.ParentFile().Syntax() != protoreflect.Proto2
 	f.wt = wireTypes[f.kind]
-	if f.kind == protoreflect.GroupKind {
-		return fmt.Errorf("%w: %s: groups are not supported", ErrDescriptor, fd.FullName())
-	}
 	f.tag = uint64(protowire.EncodeTag(f.num, f.wt))
 	f.packedTag = uint64(protowire.EncodeTag(f.num, protowire.BytesType))
 	f.packable = f.list && f.wt != protowire.BytesType

@@ -127,6 +127,8 @@ func (d *codecState) member(p *Plan, seen int, name []byte, at int, skipType boo
 // fieldValue reads the JSON value of field f and appends its wire form.
 func (d *codecState) fieldValue(f *fieldPlan) error {
 	switch {
+	case f.kind == protoreflect.GroupKind:
+		return &Error{Offset: d.pos, Field: f.name, Msg: "proto2 group field " + f.name + " is not supported"}
 	case f.list:
 		return d.list(f)
 	case f.isMap:
