@@ -76,6 +76,9 @@ func parseExp(b []byte) (int, bool) {
 // magnitude, false if it is not an integer or exceeds 20 digits or 64 bits
 // (protojson's normalizeToIntString followed by strconv).
 func intMagnitude(b []byte) (neg bool, mag uint64, ok bool) {
+	if neg, mag, ok, plain := plainInt(b); plain {
+		return neg, mag, ok
+	}
 	p := splitNumber(b)
 	if len(p.intp) == 0 && len(p.frac) == 0 {
 		return false, 0, true
@@ -120,6 +123,28 @@ func intMagnitude(b []byte) (neg bool, mag uint64, ok bool) {
 		mag *= 10
 	}
 	return p.neg, mag, ok
+}
+
+// plainInt is the fast path of intMagnitude for digits without fraction or
+// exponent; plain is false when b has either.
+func plainInt(b []byte) (neg bool, mag uint64, ok, plain bool) {
+	i := 0
+	if b[0] == '-' {
+		neg, i = true, 1
+	}
+	for j := i; j < len(b); j++ {
+		if !isDigit(b[j]) {
+			return false, 0, false, false
+		}
+	}
+	if len(b)-i > 20 {
+		return neg, 0, false, true
+	}
+	mag, ok = accumulate(0, b[i:])
+	if mag == 0 {
+		neg = false // "-0" is 0
+	}
+	return neg, mag, ok, true
 }
 
 func accumulate(v uint64, digits []byte) (uint64, bool) {

@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -141,6 +142,7 @@ func (d *codecState) str() (raw []byte, esc bool, err error) {
 	i := d.pos + 1
 	start := i
 	for {
+		i = plainRun(in, i)
 		for i < len(in) && !strClass[in[i]] {
 			i++
 		}
@@ -171,6 +173,21 @@ func (d *codecState) str() (raw []byte, esc bool, err error) {
 			i += n
 		}
 	}
+}
+
+// plainRun skips bytes that need no attention in a string (not '"', '\\',
+// a control byte or non-ASCII), eight at a time: most JSON strings are
+// plain ASCII, and a byte loop with a table lookup dominates otherwise.
+func plainRun(in []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(in); i += 8 {
+		x := binary.LittleEndian.Uint64(in[i:])
+		q, b := x^(lo*'"'), x^(lo*'\\')
+		if ((x-lo*0x20)&^x|(q-lo)&^q|(b-lo)&^b|x)&hi != 0 {
+			return i
+		}
+	}
+	return i
 }
 
 // escapeLen validates the escape at the start of b and returns its length.
