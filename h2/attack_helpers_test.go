@@ -33,6 +33,7 @@ type attacker struct {
 	acks   int // SETTINGS ACKs received
 	done   chan struct{}
 	ack    atomic.Bool // a SETTINGS awaits our ACK
+	noAck  bool        // steps are inside a header block: never ACK
 }
 
 func newAttacker(t testing.TB, addr string, settings ...http2.Setting) *attacker {
@@ -102,7 +103,7 @@ func (a *attacker) write(fn func(fr *http2.Framer) error) bool {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	_ = a.c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if a.ack.Swap(false) { // between steps, never inside a header block
+	if !a.noAck && a.ack.Swap(false) { // between steps, never inside a header block
 		a.fr.WriteSettingsAck()
 	}
 	if fn(a.fr) != nil || a.closed() {

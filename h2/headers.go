@@ -7,7 +7,7 @@ type headerBlock struct {
 	id      uint32
 	end     bool // END_STREAM on the HEADERS frame
 	fields  []Field
-	size    uint32 // RFC 9113 §6.5.2 accounting
+	size    uint32 // RFC 9113 §6.5.2 accounting, kept past max
 	max     uint32
 	raw     int
 	tooBig  bool
@@ -19,10 +19,10 @@ type headerBlock struct {
 // keeping fields, and the decoder stops materialising strings, but the
 // block is still decoded to keep the dynamic table in sync.
 func (hb *headerBlock) emit(f Field) {
+	hb.size += uint32(min(len(f.Name)+len(f.Value)+32, 1<<24))
 	if hb.tooBig {
 		return
 	}
-	hb.size += uint32(len(f.Name) + len(f.Value) + 32)
 	if hb.size > hb.max {
 		hb.tooBig, hb.fields = true, nil
 		return
@@ -85,6 +85,10 @@ func (c *Conn) onContinuation(h FrameHeader, p []byte) error {
 
 const continuationCost = 1 << 10
 
+// bombFactor: a decoded header list this many times MaxHeaderListSize ends
+// the connection instead of getting a 431.
+const bombFactor = 4
+
 // fragment feeds one header block fragment to the decoder, bounding the
 // raw block size (CONTINUATION flood) and empty fragments.
 func (c *Conn) fragment(frag []byte, endHeaders bool) error {
@@ -105,7 +109,13 @@ func (c *Conn) fragment(frag []byte, endHeaders bool) error {
 		return connErr(ErrCodeCompression, err)
 	}
 	if hb.tooBig {
+		// Names and values are no longer materialised, but indexed
+		// fields still count: a list this far over the limit is an
+		// HPACK bomb, not a large request.
 		c.rd.hdec.SetEmitEnabled(false)
+		if hb.size/bombFactor > hb.max {
+			return connErr(ErrCodeEnhanceYourCalm, ErrHeaderListTooLong)
+		}
 	}
 	if !endHeaders {
 		hb.active = true
