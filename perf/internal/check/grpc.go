@@ -16,9 +16,9 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// GRPC makes one unary and one server-streaming call with grpc-go through
-// the gateway at addr and checks grpc-status and the messages.
-func GRPC(ctx context.Context, addr string) error {
+// GRPCUnary makes one unary call with grpc-go through the gateway at addr
+// and checks grpc-status and the message.
+func GRPCUnary(ctx context.Context, addr string) error {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
@@ -33,11 +33,18 @@ func GRPC(ctx context.Context, addr string) error {
 	if !proto.Equal(out, in.Record) {
 		return fmt.Errorf("%w: grpc PutRecord via %s", ErrMismatch, addr)
 	}
-	return grpcStream(ctx, c, addr)
+	return nil
 }
 
-func grpcStream(ctx context.Context, c benchv1.BenchClient, addr string) error {
-	st, err := c.ListRecords(ctx, payload.ListRecords())
+// GRPCStream makes one server-streaming call with grpc-go through the
+// gateway at addr and checks every message and the final grpc-status.
+func GRPCStream(ctx context.Context, addr string) error {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	st, err := benchv1.NewBenchClient(conn).ListRecords(ctx, payload.ListRecords())
 	if err != nil {
 		return err
 	}

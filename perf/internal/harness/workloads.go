@@ -62,10 +62,10 @@ func Workloads() []*Workload {
 	put := payload.PutRecord()
 	recPath := "/v1/tenants/" + payload.Tenant + "/records"
 	streamPath := recPath + "?count=" + strconv.Itoa(payload.StreamCount)
-	grpc := func(name, title, method string, m proto.Message) *Workload {
+	grpc := func(name, title, method string, m proto.Message, chk func(context.Context, string) error) *Workload {
 		return &Workload{Name: name, Title: title, Tool: ToolH2load, Method: "POST", Path: "/bench.v1.Bench/" + method,
 			Body: payload.Frame(m), Headers: grpcHeaders, Gateways: grpcGateways, Baseline: Vanguard,
-			Check: func(ctx context.Context, _, addr string) error { return check.GRPC(ctx, addr) }}
+			Check: func(ctx context.Context, _, addr string) error { return chk(ctx, addr) }}
 	}
 	return []*Workload{
 		restUnary("rest-1k-h1", "REST unary 1 KB, HTTP/1.1 (headline)", ToolWrk, recPath, put.Record, put.Record),
@@ -77,8 +77,8 @@ func Workloads() []*Workload {
 			Check: func(ctx context.Context, base, _ string) error {
 				return check.RESTStream(ctx, check.Client(false), base+streamPath)
 			}},
-		grpc("grpc-1k", "gRPC passthrough unary 1 KB", "PutRecord", put),
-		grpc("grpc-stream", "gRPC server streaming, 10 x 1 KB", "ListRecords", payload.ListRecords()),
+		grpc("grpc-1k", "gRPC passthrough unary 1 KB", "PutRecord", put, check.GRPCUnary),
+		grpc("grpc-stream", "gRPC server streaming, 10 x 1 KB", "ListRecords", payload.ListRecords(), check.GRPCStream),
 		{Name: "grpcweb-1k-h1", Title: "gRPC-Web unary 1 KB, HTTP/1.1", Tool: ToolWrk, Method: "POST", Path: "/bench.v1.Bench/PutRecord",
 			Body: payload.Frame(put), Headers: webHeaders, Gateways: webGateways, Baseline: Vanguard,
 			Check: func(ctx context.Context, base, _ string) error { return check.GRPCWeb(ctx, check.Client(false), base) }},

@@ -63,7 +63,11 @@ func TestVanguardGRPC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	base := startPeer(t, ctx, "vanguard", up.String(), desc)
-	if err := check.GRPC(ctx, base[len("http://"):]); err != nil {
+	addr := base[len("http://"):]
+	if err := check.GRPCUnary(ctx, addr); err != nil {
+		t.Error(err)
+	}
+	if err := check.GRPCStream(ctx, addr); err != nil {
 		t.Error(err)
 	}
 	if err := check.GRPCWeb(ctx, check.Client(false), base); err != nil {

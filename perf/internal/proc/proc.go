@@ -32,8 +32,9 @@ func ParseStat(b []byte) (time.Duration, error) {
 	if len(f) < 13 {
 		return 0, ErrFormat
 	}
-	u, err1 := strconv.ParseInt(f[11], 10, 64)
-	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	// Ticks fit in 40 bits for 300 years of CPU; more would overflow Duration.
+	u, err1 := strconv.ParseUint(f[11], 10, 40)
+	s, err2 := strconv.ParseUint(f[12], 10, 40)
 	if err1 != nil || err2 != nil {
 		return 0, ErrFormat
 	}

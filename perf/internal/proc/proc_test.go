@@ -23,7 +23,7 @@ func TestParseStat(t *testing.T) {
 			t.Errorf("%s: got %v, %v; want %v", tt.file, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "12 (x) S 1 2", "12 (x) S 1 2 3 4 5 6 7 8 9 10 u s 0"} {
+	for _, bad := range []string{"", "12 (x) S 1 2", "12 (x) S 1 2 3 4 5 6 7 8 9 10 u s 0", "12 (x) S 1 2 3 4 5 6 7 8 9 10 -5 3 0"} {
 		if _, err := ParseStat([]byte(bad)); err == nil {
 			t.Errorf("%q: got nil error", bad)
 		}
