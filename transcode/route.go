@@ -84,7 +84,8 @@ type HTTPError struct {
 	Allow  string // 405: the methods that would match, "GET, POST", for the Allow header
 }
 
-func (e *HTTPError) Error() string { return "transcode: " + strconv.Itoa(e.Status) + " " + e.Msg }
+// Error is Msg alone: it is written for the API client, in the response.
+func (e *HTTPError) Error() string { return e.Msg }
 
 var (
 	errNotFound   = &HTTPError{Status: 404, Msg: "no route for path"}
