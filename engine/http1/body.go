@@ -2,8 +2,9 @@ package http1
 
 import "bytes"
 
-// maxChunkLine bounds a chunk-size line with its extensions.
-const maxChunkLine = 4096
+// maxChunkLine bounds a chunk-size line with its extensions (net/http
+// allows less than 4096 bytes).
+const maxChunkLine = 1024
 
 // ReadBody reads the body announced by the head ReadHead parsed into req:
 // a Content-Length body becomes a view into r, a chunked body is decoded

@@ -212,7 +212,7 @@ func absolutePath(t []byte, req *Request) ([]byte, bool) {
 		end = len(rest)
 	}
 	auth := rest[:end]
-	if len(auth) == 0 || !validHost(auth) {
+	if !validAuthority(auth) {
 		return nil, false
 	}
 	req.Host = auth
@@ -221,4 +221,44 @@ func absolutePath(t []byte, req *Request) ([]byte, bool) {
 		return append(rootPath[:1:1], rest...), true
 	}
 	return rest, true
+}
+
+// validAuthority accepts host [":" port] of an http(s) URI: a reg-name of
+// unreserved and sub-delims characters, or a bracketed IPv6 literal
+// (RFC 3986 §3.2). Percent-escapes and userinfo are refused.
+func validAuthority(a []byte) bool {
+	host := a
+	if i := bytes.LastIndexByte(a, ':'); i >= 0 && bytes.IndexByte(a[i:], ']') < 0 {
+		host = a[:i]
+		for _, c := range a[i+1:] {
+			if !isDigit(c) {
+				return false
+			}
+		}
+	}
+	if len(host) == 0 {
+		return false
+	}
+	if host[0] == '[' {
+		return validIPLiteral(host)
+	}
+	for _, c := range host {
+		if !hostChar[c] || c == '%' || c == ':' || c == '[' || c == ']' {
+			return false
+		}
+	}
+	return true
+}
+
+// validIPLiteral accepts "[" hex digits, colons and dots "]".
+func validIPLiteral(h []byte) bool {
+	if len(h) < 3 || h[len(h)-1] != ']' {
+		return false
+	}
+	for _, c := range h[1 : len(h)-1] {
+		if hexVal[c] < 0 && c != ':' && c != '.' {
+			return false
+		}
+	}
+	return true
 }
