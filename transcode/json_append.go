@@ -156,28 +156,17 @@ func (e *codecState) collect(p *Plan, b []byte) (base, n, cbase int, err error) 
 	}
 	sorted, last := true, int32(-1)
 	for off, seq := 0, int32(0); off < len(b); seq++ {
-		num, wt, tn := protowire.ConsumeTag(b[off:])
+		num, wt, tn := consumeTag(b[off:])
 		if tn < 0 {
 			return base, 0, cbase, ErrWire
 		}
-		v := b[off+tn:]
-		start, vn := off+tn, 0
-		switch wt {
-		case protowire.VarintType:
-			_, vn = protowire.ConsumeVarint(v)
-		case protowire.Fixed32Type:
-			_, vn = protowire.ConsumeFixed32(v)
-		case protowire.Fixed64Type:
-			_, vn = protowire.ConsumeFixed64(v)
-		case protowire.BytesType:
-			var pl []byte
-			pl, vn = protowire.ConsumeBytes(v)
-			start += vn - len(pl)
-		default:
-			vn = protowire.ConsumeFieldValue(num, wt, v)
-		}
+		start, vn := off+tn, valueLen(num, wt, b[off+tn:])
 		if vn < 0 {
 			return base, 0, cbase, ErrWire
+		}
+		if wt == protowire.BytesType { // payload only
+			_, k := protowire.ConsumeVarint(b[start:])
+			start += k
 		}
 		off += tn + vn
 		f := p.field(num)
@@ -270,6 +259,43 @@ func (e *codecState) emitList(f *fieldPlan, b []byte, lo, hi int) error {
 	}
 	e.dst = append(e.dst, ']')
 	return nil
+}
+
+// consumeTag is protowire.ConsumeTag with the one-byte case inline.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	if len(b) > 0 && b[0] < 0x80 && b[0] >= 8 {
+		return protowire.Number(b[0] >> 3), protowire.Type(b[0] & 7), 1
+	}
+	return protowire.ConsumeTag(b)
+}
+
+// valueLen returns the length of the field value at the start of v
+// (length prefix included), or a negative protowire error code.
+func valueLen(num protowire.Number, wt protowire.Type, v []byte) int {
+	switch wt {
+	case protowire.VarintType:
+		if len(v) > 0 && v[0] < 0x80 {
+			return 1
+		}
+		_, n := protowire.ConsumeVarint(v)
+		return n
+	case protowire.Fixed32Type:
+		_, n := protowire.ConsumeFixed32(v)
+		return n
+	case protowire.Fixed64Type:
+		_, n := protowire.ConsumeFixed64(v)
+		return n
+	case protowire.BytesType:
+		if len(v) > 0 && v[0] < 0x80 {
+			if int(v[0]) >= len(v) {
+				return -1
+			}
+			return 1 + int(v[0])
+		}
+		_, n := protowire.ConsumeBytes(v)
+		return n
+	}
+	return protowire.ConsumeFieldValue(num, wt, v)
 }
 
 func elemLen(wt protowire.Type, v []byte) int {
