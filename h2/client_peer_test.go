@@ -1,0 +1,223 @@
+package h2_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+
+	"github.com/straitgw/strait/h2"
+)
+
+// rawPeer is a scripted HTTP/2 server for client-side tests.
+type rawPeer struct {
+	t      testing.TB
+	addr   string
+	conn   chan net.Conn
+	c      net.Conn
+	fr     *http2.Framer
+	mu     sync.Mutex
+	frames chan http2.Frame
+	enc    *hpack.Encoder
+	hbuf   writerBuf
+}
+
+type writerBuf struct{ b []byte }
+
+func (w *writerBuf) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+func newRawPeer(t testing.TB) *rawPeer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	p := &rawPeer{t: t, addr: ln.Addr().String(), conn: make(chan net.Conn, 1), frames: make(chan http2.Frame, 1024)}
+	p.enc = hpack.NewEncoder(&p.hbuf)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			p.conn <- c
+		}
+	}()
+	return p
+}
+
+// accept completes the handshake with our settings and starts reading.
+func (p *rawPeer) accept(settings ...http2.Setting) {
+	p.t.Helper()
+	select {
+	case p.c = <-p.conn:
+	case <-time.After(5 * time.Second):
+		p.t.Fatal("client did not connect")
+	}
+	p.t.Cleanup(func() { p.c.Close() })
+	buf := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(p.c, buf); err != nil || string(buf) != http2.ClientPreface {
+		p.t.Fatalf("preface %q %v", buf, err)
+	}
+	p.fr = http2.NewFramer(p.c, p.c)
+	p.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	p.fr.WriteSettings(settings...)
+	go func() {
+		defer close(p.frames)
+		for {
+			f, err := p.fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			if s, ok := f.(*http2.SettingsFrame); ok && !s.IsAck() {
+				p.do(func(fr *http2.Framer) error { return fr.WriteSettingsAck() })
+				continue
+			}
+			if d, ok := f.(*http2.DataFrame); ok { // Data is only valid until the next read
+				f = &dataCopy{id: d.StreamID, p: append([]byte(nil), d.Data()...), end: d.StreamEnded()}
+			}
+			p.frames <- f
+		}
+	}()
+}
+
+type dataCopy struct {
+	http2.FrameHeader
+	id  uint32
+	p   []byte
+	end bool
+}
+
+func (p *rawPeer) do(fn func(fr *http2.Framer) error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fn(p.fr)
+}
+
+// next returns the next frame the client sent that satisfies keep.
+func (p *rawPeer) next(keep func(http2.Frame) bool) http2.Frame {
+	p.t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case f, ok := <-p.frames:
+			if !ok {
+				return nil
+			}
+			if keep(f) {
+				return f
+			}
+		case <-timeout:
+			p.t.Fatal("no matching frame from the client")
+		}
+	}
+}
+
+func (p *rawPeer) respond(id uint32, end bool, fields ...hpack.HeaderField) {
+	p.do(func(fr *http2.Framer) error {
+		p.hbuf.b = p.hbuf.b[:0]
+		for _, f := range fields {
+			p.enc.WriteField(f)
+		}
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: p.hbuf.b, EndHeaders: true, EndStream: end})
+	})
+}
+
+func isHeaders(f http2.Frame) bool { _, ok := f.(*http2.MetaHeadersFrame); return ok }
+
+// TestClientHonorsPeerSettings: the peer's stream limit caps Available and
+// OpenStream, and its window caps what DATA is sent.
+func TestClientHonorsPeerSettings(t *testing.T) {
+	p := newRawPeer(t)
+	c, _ := dialClient(t, p.addr, h2.Config{})
+	p.accept(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 2},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Available() != 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := c.Available(); got != 2 {
+		t.Fatalf("Available() = %d; want 2", got)
+	}
+	r1, r2 := newResult(), newResult()
+	s1 := openRetry(t, c, reqFields("POST", "/a"), false, r1)
+	openRetry(t, c, reqFields("POST", "/b"), false, r2)
+	if _, err := c.OpenStream(reqFields("GET", "/c"), true, newResult()); !errors.Is(err, h2.ErrNoStreamSlot) {
+		t.Fatalf("third stream: %v; want ErrNoStreamSlot", err)
+	}
+	if err := s1.WriteData(make([]byte, 100), true); err != nil {
+		t.Fatal(err)
+	}
+	d := p.next(func(f http2.Frame) bool { _, ok := f.(*dataCopy); return ok }).(*dataCopy)
+	if len(d.p) != 10 || s1.Buffered() != 90 {
+		t.Fatalf("sent %d bytes, %d buffered; want 10 and 90", len(d.p), s1.Buffered())
+	}
+	p.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(1, 90) })
+	p.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1000) })
+	d = p.next(func(f http2.Frame) bool { _, ok := f.(*dataCopy); return ok }).(*dataCopy)
+	if len(d.p) != 90 || !d.end {
+		t.Fatalf("after WINDOW_UPDATE: %d bytes end=%v; want 90 with END_STREAM", len(d.p), d.end)
+	}
+}
+
+// TestClientGoAway: streams above the peer's last id fail with a
+// GoAwayError at once, the rest finish, no new stream opens, and the
+// connection closes when the last one ends.
+func TestClientGoAway(t *testing.T) {
+	p := newRawPeer(t)
+	c, nc := dialClient(t, p.addr, h2.Config{})
+	p.accept()
+	r1, r3 := newResult(), newResult()
+	openRetry(t, c, reqFields("GET", "/1"), true, r1)
+	openRetry(t, c, reqFields("GET", "/3"), true, r3)
+	p.next(isHeaders)
+	p.next(isHeaders)
+	p.do(func(fr *http2.Framer) error { return fr.WriteGoAway(1, http2.ErrCodeNo, nil) })
+	r3.wait(t)
+	var ge h2.GoAwayError
+	if !errors.As(r3.err, &ge) || ge.LastStreamID != 1 {
+		t.Fatalf("stream 3: %v; want GoAwayError last 1", r3.err)
+	}
+	if n := c.Available(); n != 0 {
+		t.Fatalf("Available() = %d after GOAWAY; want 0", n)
+	}
+	if _, err := c.OpenStream(reqFields("GET", "/5"), true, nil); !errors.Is(err, h2.ErrConnClosing) {
+		t.Fatalf("OpenStream after GOAWAY: %v; want ErrConnClosing", err)
+	}
+	p.respond(1, true, hpack.HeaderField{Name: ":status", Value: "204"})
+	r1.wait(t)
+	if r1.err != nil || r1.status != "204" {
+		t.Fatalf("stream 1: %v %q; want clean 204", r1.err, r1.status)
+	}
+	for deadline := time.Now().Add(5 * time.Second); nc.IsActive(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("drained connection not closed")
+		}
+	}
+}
+
+// TestClientKeepAlive: idle PINGs go out every KeepAlive; when they stop
+// being answered the connection is closed and its streams fail.
+func TestClientKeepAlive(t *testing.T) {
+	p := newRawPeer(t)
+	c, nc := dialClient(t, p.addr, h2.Config{KeepAlive: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
+	p.accept()
+	for i := 0; i < 3; i++ {
+		f := p.next(func(f http2.Frame) bool { _, ok := f.(*http2.PingFrame); return ok }).(*http2.PingFrame)
+		p.do(func(fr *http2.Framer) error { return fr.WritePing(true, f.Data) })
+	}
+	if !nc.IsActive() || c.Available() == 0 {
+		t.Fatal("answered keepalive closed the connection")
+	}
+	r := newResult()
+	openRetry(t, c, reqFields("GET", "/hang"), true, r)
+	r.wait(t) // PINGs now go unanswered
+	if r.err == nil {
+		t.Fatal("stream on a dead connection ended cleanly")
+	}
+	if nc.IsActive() {
+		t.Fatal("connection still open after PingTimeout")
+	}
+}

@@ -1,0 +1,148 @@
+package h2_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/straitgw/strait/h2"
+)
+
+// bigAcceptor answers every request with a body larger than the stream
+// buffer and records what WriteData said.
+type bigAcceptor struct {
+	errs chan error
+}
+
+func (b *bigAcceptor) Accept(s *h2.Stream, f []h2.Field, end bool) h2.StreamHandler {
+	if get(f, ":path") != "/big" {
+		return testAcceptor{}.Accept(s, f, end)
+	}
+	s.WriteHeaders([]h2.Field{{Name: ":status", Value: "200"}}, false)
+	chunk := make([]byte, 64<<10)
+	var err error
+	for i := 0; i < 64 && err == nil; i++ {
+		err = s.WriteData(chunk, false)
+	}
+	if s.Buffered() > 256<<10 {
+		err = errors.New("buffered beyond MaxStreamBuffer")
+	}
+	b.errs <- err
+	return nil
+}
+
+// TestZeroWindowStall: a peer that never opens its window gets the stream
+// reset after StallTimeout; queued output is bounded meanwhile.
+func TestZeroWindowStall(t *testing.T) {
+	acc := &bigAcceptor{errs: make(chan error, 1)}
+	srv := startServer(t, h2.Config{StallTimeout: 200 * time.Millisecond, MaxStreamBuffer: 256 << 10}, acc)
+	good := startGoodClient(srv.addr)
+	a := newAttacker(t, srv.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}).read()
+	a.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/big"), EndStream: true, EndHeaders: true})
+	})
+	if err := <-acc.errs; !errors.Is(err, h2.ErrBufferFull) {
+		t.Fatalf("WriteData past the buffer: %v; want ErrBufferFull", err)
+	}
+	start := time.Now()
+	waitFor(a, func() bool { return len(a.rsts) > 0 })
+	if a.rsts[0] != http2.ErrCodeCancel || time.Since(start) > 2*time.Second {
+		t.Fatalf("stalled stream: RST %v after %v; want CANCEL after ~200ms", a.rsts[0], time.Since(start))
+	}
+	good.check(t)
+}
+
+// TestDataDribble: one-byte window increments get one-byte DATA frames,
+// never more than the window, and the stream is not reset as stalled.
+func TestDataDribble(t *testing.T) {
+	acc := &bigAcceptor{errs: make(chan error, 1)}
+	srv := startServer(t, h2.Config{StallTimeout: 300 * time.Millisecond, MaxStreamBuffer: 256 << 10}, acc)
+	a := newAttacker(t, srv.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
+	a.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/big"), EndStream: true, EndHeaders: true})
+	})
+	<-acc.errs
+	got := 0
+	for i := 0; i < 40; i++ {
+		a.write(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(1, 1) })
+		for {
+			_ = a.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			f, err := a.fr.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, ok := f.(*http2.DataFrame); ok {
+				if len(d.Data()) != 1 {
+					t.Fatalf("DATA of %d bytes with a 1-byte window", len(d.Data()))
+				}
+				got++
+				break
+			}
+			if r, ok := f.(*http2.RSTStreamFrame); ok {
+				t.Fatalf("dribbling stream reset: %v", r.ErrCode)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got != 40 {
+		t.Fatalf("got %d DATA frames; want 40", got)
+	}
+}
+
+// TestIdleConnClosed: a connection without streams is closed after
+// IdleTimeout with GOAWAY NO_ERROR, even while it sends PINGs.
+func TestIdleConnClosed(t *testing.T) {
+	srv := startServer(t, h2.Config{IdleTimeout: 200 * time.Millisecond}, testAcceptor{})
+	a := newAttacker(t, srv.addr).read()
+	for i := 0; i < 100 && !a.closed(); i++ {
+		a.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{}) })
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.expectGoAway(http2.ErrCodeNo)
+	waitConns(t, srv, 0)
+}
+
+// TestSettingsTimeout: a peer that never acknowledges our SETTINGS gets
+// GOAWAY SETTINGS_TIMEOUT.
+func TestSettingsTimeout(t *testing.T) {
+	srv := startServer(t, h2.Config{SettingsTimeout: 200 * time.Millisecond}, testAcceptor{})
+	a := newAttacker(t, srv.addr)
+	a.noAck = true
+	a.read().expectGoAway(http2.ErrCodeSettingsTimeout)
+}
+
+// TestServerShutdown: Shutdown sends GOAWAY, lets the in-flight stream
+// finish, then closes the connection.
+func TestServerShutdown(t *testing.T) {
+	srv := startServer(t, h2.Config{}, testAcceptor{})
+	a := newAttacker(t, srv.addr).read()
+	a.write(func(fr *http2.Framer) error {
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/echo"), EndHeaders: true})
+	})
+	waitFor(a, func() bool { return a.heads[1] != nil })
+	srv.mu.Lock()
+	for c := range srv.conns {
+		c.Shutdown()
+	}
+	srv.mu.Unlock()
+	waitFor(a, func() bool { return a.goAway != nil })
+	if a.goAway.ErrCode != http2.ErrCodeNo || a.goAway.LastStreamID != 1 {
+		t.Fatalf("GOAWAY %v last %d; want NO_ERROR last 1", a.goAway.ErrCode, a.goAway.LastStreamID)
+	}
+	if a.closed() {
+		t.Fatal("closed with a stream in flight")
+	}
+	a.mu.Lock()
+	a.goAway = nil // let write go on
+	a.mu.Unlock()
+	a.write(func(fr *http2.Framer) error { return fr.WriteData(1, true, bytes.Repeat([]byte{'z'}, 10)) })
+	select {
+	case <-a.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not closed after the last stream ended")
+	}
+	waitConns(t, srv, 0)
+}
