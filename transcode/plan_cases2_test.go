@@ -216,3 +216,34 @@ func TestBigMapsDiff(t *testing.T) {
 	late := b.String() + `,"` + strconv.Itoa(2999*7919%100003) + `":5}}`
 	runCases(t, []jsonCase{{zMaps, ok}, {zMaps, dup}, {zMaps, late}})
 }
+
+// TestConformanceMessageDiff runs conformance-suite style inputs through
+// TestAllTypesProto3.
+func TestConformanceMessageDiff(t *testing.T) {
+	runCases(t, []jsonCase{
+		{zConf, `{"fieldname1":1,"fieldName2":2,"FieldName3":3,"fieldName4":4,"field0name5":5,"field0Name6":6,"fieldName7":7,"FieldName8":8,"fieldName9":9,"FieldName10":10,"FIELDNAME11":11,"FIELDName12":12,"FieldName13":13,"FieldName14":14,"fieldName15":15,"fieldName16":16,"fieldName17":17,"FieldName18":18}`},
+		{zConf, `{"field_name1":1,"field__name4_":4,"Field_Name10":10,"FIELD_NAME11":11}`},
+		{zConf, `{"optionalNestedMessage":{"a":1,"corecursive":{"optionalInt32":2,"recursiveMessage":{}}}}`},
+		{zConf, `{"oneofUint32":1,"oneofString":"x"}`},
+		{zConf, `{"oneofNullValue":null}`},
+		{zConf, `{"oneofEnum":"NEG"}`},
+		{zConf, `{"optionalNestedEnum":-1,"optionalForeignEnum":"FOREIGN_BAR","optionalAliasedEnum":"ALIAS_BAZ","repeatedNestedEnum":["FOO","BAR",-1]}`},
+		{zConf, `{"optionalAliasedEnum":"MOO"}`},
+		{zConf, `{"optionalAliasedEnum":"moo"}`},
+		{zConf, `{"optionalAliasedEnum":"bAz"}`},
+		{zConf, `{"mapInt32Int32":{"1":2,"-3":-4},"mapBoolBool":{"true":false},"mapStringNestedMessage":{"k":{"a":5}}}`},
+		{zConf, `{"mapStringBytes":{"a":"AA=="},"mapInt64Int64":{"-9223372036854775808":"9223372036854775807"}}`},
+		{zConf, `{"optionalValue":null,"optionalNullValue":null,"repeatedValue":[null,{"a":[]}]}`},
+		{zConf, `{"optionalTimestamp":"1970-01-01T00:00:00.000000001Z","optionalDuration":"-0.000000001s"}`},
+		{zConf, `{"optionalFieldMask":"fooBar,bazQuux","optionalStruct":{"x":{"y":[1.5]}}}`},
+		{zConf, `{"optionalAny":{"@type":"type.googleapis.com/protobuf_test_messages.proto3.TestAllTypesProto3","optionalInt32":12345}}`},
+		{zConf, `{"optionalAny":{"@type":"type.googleapis.com/google.protobuf.Value","value":{"k":1}}}`},
+		{zConf, `{"optionalBoolWrapper":false,"repeatedInt32Wrapper":[0,1],"optionalStringWrapper":""}`},
+		{zConf, `{"repeatedFloat":[1e39]}`},
+		{zConf, `{"optionalFloat":-3.4028235e38,"optionalDouble":-1.7976931348623157e308}`},
+		{zConf, `{"optionalInt32":"-2147483649"}`},
+		{zConf, `{"optionalUint64":"-1"}`},
+		{zConf, `{"optionalBytes":"-_8"}`},
+		{zConf, `{"packedInt32":[1,2],"unpackedInt32":[3,4],"packedEnum":["BAZ"]}`},
+	})
+}
