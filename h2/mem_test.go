@@ -25,6 +25,15 @@ func (r *memReader) reset(b []byte) {
 	}
 }
 
+// more exposes the next chunk, as a socket read would; false at the end.
+func (r *memReader) more() bool {
+	if r.avail == len(r.buf) {
+		return false
+	}
+	r.avail = min(len(r.buf), r.avail+max(r.chunk, 1))
+	return true
+}
+
 func (r *memReader) Len() int { return r.avail - r.off }
 
 func (r *memReader) wait(n int) error {
