@@ -3,8 +3,7 @@ package engine
 import (
 	"errors"
 	"strconv"
-	"sync"
-	"time"
+		"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -43,7 +42,7 @@ type call struct {
 	out   sink
 	web   webMode
 
-	mu      sync.Mutex
+	serial         // everything below is guarded by serial.op
 	up      *h2.Stream
 	timer   *time.Timer
 	done    bool
@@ -54,6 +53,7 @@ type call struct {
 	msgs    msgReader
 	nmsg    int
 	out1    []byte // the first (unary) response, rendered
+	ctype   string // google.api.HttpBody content type, from the first message
 	scratch []byte
 }
 
@@ -85,10 +85,11 @@ func (c *call) start(fields []h2.Field, msg []byte, timeout time.Duration) error
 	if p == nil {
 		return upstream.ErrNoEndpoint
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.enter()
+	defer c.exit(c)
 	s, err := p.Open(fields, false, c)
 	if err != nil {
+		c.done = true
 		return err
 	}
 	c.up = s
@@ -101,8 +102,8 @@ func (c *call) start(fields []h2.Field, msg []byte, timeout time.Duration) error
 
 // OnHeaders takes the response headers, then the trailers.
 func (c *call) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.enter()
+	defer c.exit(c)
 	if c.done {
 		return
 	}
@@ -148,7 +149,7 @@ func (c *call) takeTrailers(fields []h2.Field) {
 			}
 			c.trail.code, c.trail.seen = uint32(n), true
 		case "grpc-message":
-			c.trail.message = decodeGRPCMessage(f.Value)
+			c.trail.message = transcode.DecodeGRPCMessage(f.Value)
 		case "grpc-status-details-bin":
 			c.trail.details = decodeBin(f.Value)
 		default:
@@ -179,8 +180,8 @@ func hasGRPCStatus(fs []h2.Field) bool {
 
 // OnData reassembles messages and renders each as it completes.
 func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.enter()
+	defer c.exit(c)
 	n := len(p)
 	if !c.done {
 		if !c.msgs.feed(p, c.onMessage) {
@@ -195,7 +196,22 @@ func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
 
 // OnClose ends the call if the stream died before its trailers.
 func (c *call) OnClose(s *h2.Stream, err error) {
-	c.mu.Lock()
+	if c.enterOrQueue(event{kind: evClose, s: s, err: err}) {
+		c.closeOp(err)
+		c.exit(c)
+	}
+}
+
+func (c *call) runEvent(ev event) {
+	switch ev.kind {
+	case evClose:
+		c.closeOp(ev.err)
+	case evCancel:
+		c.cancelOp()
+	}
+}
+
+func (c *call) closeOp(err error) {
 	if !c.done {
 		if err == nil {
 			c.finishLocked()
@@ -203,34 +219,37 @@ func (c *call) OnClose(s *h2.Stream, err error) {
 			c.failLocked(14, "upstream: "+errText(err))
 		}
 	}
-	c.up = nil
-	c.mu.Unlock()
-	c.e.metrics.upstreamStreams.Add(-1)
+	if c.up != nil {
+		c.up = nil
+		c.e.metrics.upstreamStreams.Add(-1)
+	}
 }
 
 func (c *call) onTimeout() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return
+	c.enter()
+	defer c.exit(c)
+	if !c.done {
+		c.failLocked(4, "deadline exceeded")
 	}
-	if c.up != nil {
-		c.up.Reset(h2.ErrCodeCancel)
-	}
-	c.failLocked(4, "deadline exceeded")
 }
 
-// cancel is called when the client went away: the upstream stream is reset.
+// cancel is called when the client went away: the upstream stream is
+// reset. It may arrive from inside this call's own write to the client.
 func (c *call) cancel() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if c.enterOrQueue(event{kind: evCancel}) {
+		c.cancelOp()
+		c.exit(c)
+	}
+}
+
+func (c *call) cancelOp() {
 	if c.done {
 		return
 	}
 	c.done = true
 	c.stopTimer()
-	if c.up != nil {
-		c.up.Reset(h2.ErrCodeCancel)
+	if up := c.up; up != nil {
+		up.Reset(h2.ErrCodeCancel)
 	}
 }
 

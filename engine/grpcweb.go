@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+
+	"github.com/straitgw/strait/transcode"
 )
 
 // webMode is the gRPC-Web wire flavour a client asked for.
@@ -57,7 +59,7 @@ func (c *call) webFinish() {
 	b = append(b, "\r\n"...)
 	if t.message != "" {
 		b = append(b, "grpc-message: "...)
-		b = append(b, encodeGRPCMessage(t.message)...)
+		b = append(b, transcode.EncodeGRPCMessage(t.message)...)
 		b = append(b, "\r\n"...)
 	}
 	for _, f := range t.meta {

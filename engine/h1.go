@@ -25,6 +25,7 @@ type h1Conn struct {
 	busy      bool
 	waiting   bool // the worker is blocked in waitIdle
 	keepAlive bool
+	closing   bool // no further request is read
 	chunked   bool
 	done      chan struct{} // signalled when a busy response ends
 
@@ -68,7 +69,7 @@ func (h *h1Conn) waitIdle() bool {
 		<-h.done
 		h.mu.Lock()
 	}
-	closing := !h.keepAlive
+	closing := h.closing
 	h.mu.Unlock()
 	return closing || !h.c.nc.IsActive()
 }
@@ -154,6 +155,7 @@ func (h *h1Conn) finish() {
 	h.cur = nil
 	h.busy = false
 	ka := h.keepAlive
+	h.closing = h.closing || !ka
 	h.wakeLocked()
 	h.mu.Unlock()
 	if !ka {
@@ -166,7 +168,7 @@ func (h *h1Conn) closed() {
 	h.mu.Lock()
 	c := h.cur
 	h.cur = nil
-	h.keepAlive = false
+	h.keepAlive, h.closing = false, true
 	h.busy = false
 	h.wakeLocked()
 	h.mu.Unlock()

@@ -32,6 +32,7 @@ func (h *h1Conn) dispatch() {
 		h.localReply(415, 3, "unsupported content type "+quoteCT(ctype)+"; send application/json", nil)
 		return
 	}
+	m.ContentType = req.ContentType
 	msg, err := m.AppendRequest(append(h.msg[:0], 0, 0, 0, 0, 0), req.RawQuery, req.Body)
 	if err != nil {
 		h.msg = msg

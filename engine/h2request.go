@@ -14,18 +14,18 @@ var errClientGone = errors.New("engine: client connection closed")
 // h2Request is a REST or gRPC-Web request on a downstream h2 stream: it
 // gathers the body (bounded), then makes one call and is that call's sink.
 type h2Request struct {
-	e      *Engine
-	snap   *snapshot
-	s      *h2.Stream
-	method string
-	path   string
-	query  string
-	host   string
-	ctype  string
-	web    webMode
-	isWeb  bool
-	meta   []h2.Field
-	body   []byte
+	e       *Engine
+	snap    *snapshot
+	s       *h2.Stream
+	method  string
+	path    string
+	query   string
+	host    string
+	ctype   string
+	web     webMode
+	isWeb   bool
+	meta    []h2.Field
+	reqBody []byte
 
 	mu   sync.Mutex
 	call *call
@@ -72,12 +72,12 @@ func (r *h2Request) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 }
 
 func (r *h2Request) OnData(s *h2.Stream, p []byte, end bool) {
-	if len(r.body)+len(p) > r.snap.cfg.Limits.MaxBodyBytes {
+	if len(r.reqBody)+len(p) > r.snap.cfg.Limits.MaxBodyBytes {
 		r.reply(413, 3, "request body larger than "+strconv.Itoa(r.snap.cfg.Limits.MaxBodyBytes)+" bytes", nil)
 		s.Reset(h2.ErrCodeCancel)
 		return
 	}
-	r.body = append(r.body, p...)
+	r.reqBody = append(r.reqBody, p...)
 	s.Consume(len(p))
 	if end {
 		r.dispatch()
@@ -116,11 +116,12 @@ func (r *h2Request) dispatch() {
 		r.reply(400, 3, err.Error(), nil)
 		return
 	}
-	if !jsonOK(m.Route, r.ctype, len(r.body)) {
+	if !jsonOK(m.Route, r.ctype, len(r.reqBody)) {
 		r.reply(415, 3, "unsupported content type "+quoteCT(r.ctype)+"; send application/json", nil)
 		return
 	}
-	msg, err := m.AppendRequest(make([]byte, 5, 5+len(r.body)+64), []byte(r.query), r.body)
+	m.ContentType = []byte(r.ctype)
+	msg, err := m.AppendRequest(make([]byte, 5, 5+len(r.reqBody)+64), []byte(r.query), r.reqBody)
 	if err != nil {
 		r.reply(400, 3, err.Error(), nil)
 		return
@@ -135,7 +136,7 @@ func (r *h2Request) dispatchWeb() {
 		r.reply(404, 12, "no gRPC method at "+r.path, nil)
 		return
 	}
-	body := r.body
+	body := r.reqBody
 	if r.web == webText {
 		var err error
 		if body, err = decodeWebText(body); err != nil {

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/transcode"
 )
 
 // relayHighWater bounds the bytes queued toward one side before the other
@@ -19,8 +19,8 @@ const relayHighWater = 256 << 10
 type relay struct {
 	e     *Engine
 	down  *h2.Stream
-	mu    sync.Mutex
-	up    *h2.Stream
+	serial
+	up    *h2.Stream // guarded by serial.op, like everything below
 	timer *time.Timer
 	ended bool // downstream response finished (trailers sent or reset)
 	sent  bool // downstream response headers sent
@@ -30,6 +30,8 @@ type relay struct {
 
 func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, path string, end bool) h2.StreamHandler {
 	r := &relay{e: e, down: down}
+	r.enter()
+	defer r.exit(r)
 	svc, ok := serviceOf(path)
 	if !ok {
 		r.trailersOnly(12, "malformed gRPC path "+strconv.Quote(path))
@@ -46,20 +48,15 @@ func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, p
 		if f.Name == "grpc-timeout" {
 			timeout = f.Value
 		}
-		if f.Name == "connection" || f.Name == "keep-alive" {
-			continue
-		}
 		fs = append(fs, f)
 	}
 	d := snap.deadline(timeout)
 	if timeout == "" {
 		fs = appendTimeout(fs, d)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	up, err := p.Open(fs, end, r)
 	if err != nil {
-		r.trailersOnlyLocked(14, err.Error())
+		r.trailersOnly(14, err.Error())
 		return r
 	}
 	r.up = up
@@ -71,37 +68,33 @@ func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, p
 }
 
 func (r *relay) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
+	r.enter()
+	defer r.exit(r)
 	if s == r.down { // request trailers: forward
-		r.mu.Lock()
-		up := r.up
-		r.mu.Unlock()
-		if up != nil {
-			_ = up.WriteHeaders(fields, end)
+		if r.up != nil {
+			_ = r.up.WriteHeaders(fields, end)
 		}
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.ended {
 		return
 	}
 	r.sent = true
 	if end {
-		r.endLocked()
+		r.end()
 		r.e.metrics.countStatus(statusOf(fields))
 	}
 	_ = r.down.WriteHeaders(fields, end)
 }
 
 func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.enter()
+	defer r.exit(r)
 	other := r.up
 	if s != r.down {
 		other = r.down
 		if r.ended {
-			s.Consume(len(p))
-			return
+			other = nil
 		}
 	}
 	if other == nil {
@@ -111,9 +104,7 @@ func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
 	_ = other.WriteData(p, end)
 	if other.Buffered() < relayHighWater {
 		s.Consume(len(p))
-		return
-	}
-	if s == r.down {
+	} else if s == r.down {
 		r.owedD += len(p)
 	} else {
 		r.owedU += len(p)
@@ -122,73 +113,94 @@ func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
 
 // OnDrain returns withheld window once the far side has taken the bytes.
 func (r *relay) OnDrain(s *h2.Stream, n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if s == r.down && r.up != nil && r.owedU > 0 && s.Buffered() < relayHighWater {
-		r.up.Consume(r.owedU)
-		r.owedU = 0
+	if r.enterOrQueue(event{kind: evDrain, s: s, n: n}) {
+		r.drained(s)
+		r.exit(r)
 	}
-	if s != r.down && r.owedD > 0 && s.Buffered() < relayHighWater {
-		r.down.Consume(r.owedD)
+}
+
+func (r *relay) drained(s *h2.Stream) {
+	if s.Buffered() >= relayHighWater {
+		return
+	}
+	if s == r.down && r.up != nil && r.owedU > 0 {
+		n := r.owedU
+		r.owedU = 0
+		r.up.Consume(n)
+	}
+	if s != r.down && r.owedD > 0 {
+		n := r.owedD
 		r.owedD = 0
+		r.down.Consume(n)
 	}
 }
 
 func (r *relay) OnClose(s *h2.Stream, err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	if r.enterOrQueue(event{kind: evClose, s: s, err: err}) {
+		r.closed(s, err)
+		r.exit(r)
+	}
+}
+
+func (r *relay) runEvent(ev event) {
+	switch ev.kind {
+	case evClose:
+		r.closed(ev.s, ev.err)
+	case evDrain:
+		r.drained(ev.s)
+	}
+}
+
+func (r *relay) closed(s *h2.Stream, err error) {
 	if s == r.down {
+		r.stopTimer()
+		r.ended = true
 		if err != nil && r.up != nil {
 			r.up.Reset(h2.ErrCodeCancel)
 		}
-		r.stopTimer()
 		return
 	}
-	r.e.metrics.upstreamStreams.Add(-1)
+	if r.up != nil {
+		r.e.metrics.upstreamStreams.Add(-1)
+	}
 	if err != nil && !r.ended {
-		r.failLocked(14, "upstream: "+errText(err))
+		r.fail(14, "upstream: "+errText(err))
 	}
 }
 
 func (r *relay) onTimeout() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.enter()
+	defer r.exit(r)
 	if r.ended {
 		return
 	}
+	r.fail(4, "deadline exceeded")
 	if r.up != nil {
 		r.up.Reset(h2.ErrCodeCancel)
 	}
-	r.failLocked(4, "deadline exceeded")
 }
 
-// failLocked ends the downstream response with a gateway status: trailers
-// if headers went out, a trailers-only response otherwise.
-func (r *relay) failLocked(code uint32, msg string) {
-	if r.sent {
-		r.endLocked()
-		_ = r.down.WriteHeaders(statusFields(nil, code, msg), true)
-		r.e.metrics.countStatus(code)
+// fail ends the downstream response with a gateway status: trailers if
+// headers went out, a trailers-only response otherwise.
+func (r *relay) fail(code uint32, msg string) {
+	if !r.sent {
+		r.trailersOnly(code, msg)
 		return
 	}
-	r.trailersOnlyLocked(code, msg)
+	r.end()
+	r.e.metrics.countStatus(code)
+	_ = r.down.WriteHeaders(statusFields(nil, code, msg), true)
 }
 
 func (r *relay) trailersOnly(code uint32, msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.trailersOnlyLocked(code, msg)
-}
-
-func (r *relay) trailersOnlyLocked(code uint32, msg string) {
 	r.sent = true
-	r.endLocked()
+	r.end()
 	r.e.metrics.countStatus(code)
 	fs := []h2.Field{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
 	_ = r.down.WriteHeaders(statusFields(fs, code, msg), true)
 }
 
-func (r *relay) endLocked() {
+func (r *relay) end() {
 	r.ended = true
 	r.stopTimer()
 }
@@ -203,7 +215,7 @@ func (r *relay) stopTimer() {
 func statusFields(fs []h2.Field, code uint32, msg string) []h2.Field {
 	fs = append(fs, h2.Field{Name: "grpc-status", Value: strconv.Itoa(int(code))})
 	if msg != "" {
-		fs = append(fs, h2.Field{Name: "grpc-message", Value: encodeGRPCMessage(msg)})
+		fs = append(fs, h2.Field{Name: "grpc-message", Value: transcode.EncodeGRPCMessage(msg)})
 	}
 	return fs
 }

@@ -30,7 +30,7 @@ func (c *call) onMessage(m grpcMsg) bool {
 			return false
 		}
 		var err error
-		c.out1, err = c.route.AppendResponse(c.out1[:0], m.data)
+		c.out1, err = c.render(c.out1[:0], m.data)
 		if err != nil {
 			c.failLocked(13, "upstream response: "+err.Error())
 			return false
@@ -38,27 +38,62 @@ func (c *call) onMessage(m grpcMsg) bool {
 		return true
 	}
 	var err error
-	c.scratch, err = c.route.AppendResponse(c.scratch[:0], m.data)
+	c.scratch, err = c.render(c.scratch[:0], m.data)
 	if err != nil {
 		c.failLocked(13, "upstream response: "+err.Error())
 		return false
 	}
-	c.scratch = append(c.scratch, '\n')
+	if !c.route.HTTPBodyResponse {
+		c.scratch = append(c.scratch, '\n')
+	}
 	if !c.started {
 		c.started = true
-		c.out.head(200, ctypeNDJSON, c.hdrs, -1)
+		c.out.head(200, c.contentType(), c.hdrs, -1)
 	}
 	c.out.body(c.scratch, false)
 	return true
 }
 
-// failLocked ends the call with a gateway-made status.
+// render appends one response message as the client sees it: JSON, or the
+// raw bytes of a google.api.HttpBody (whose content type it remembers).
+func (c *call) render(dst, wire []byte) ([]byte, error) {
+	if !c.route.HTTPBodyResponse {
+		return c.route.AppendResponse(dst, wire)
+	}
+	ct, data, err := c.route.HTTPBody(wire)
+	if err != nil {
+		return dst, err
+	}
+	if c.ctype == "" {
+		c.ctype = string(ct)
+	}
+	return append(dst, data...), nil
+}
+
+// contentType is the response's type for a successful call.
+func (c *call) contentType() string {
+	switch {
+	case c.route.HTTPBodyResponse && c.ctype != "":
+		return c.ctype
+	case c.route.HTTPBodyResponse:
+		return "application/octet-stream"
+	case c.route.ServerStreaming:
+		return ctypeNDJSON
+	}
+	return ctypeJSON
+}
+
+// failLocked ends the call with a gateway-made status. The client's answer
+// goes first: resetting upstream may call back into this call (queued).
 func (c *call) failLocked(code uint32, msg string) {
+	if c.done {
+		return
+	}
 	c.trail = trailers{code: code, seen: true, message: msg}
+	c.finishLocked()
 	if c.up != nil {
 		c.up.Reset(h2.ErrCodeCancel)
 	}
-	c.finishLocked()
 }
 
 // finishLocked writes the end of the response exactly once.
@@ -95,18 +130,14 @@ func (c *call) finishLocked() {
 	hdrs = append(hdrs, h2.Field{Name: "grpc-status", Value: strconv.Itoa(int(t.code))})
 	if t.code != 0 {
 		if t.message != "" {
-			hdrs = append(hdrs, h2.Field{Name: "grpc-message", Value: encodeGRPCMessage(t.message)})
+			hdrs = append(hdrs, h2.Field{Name: "grpc-message", Value: transcode.EncodeGRPCMessage(t.message)})
 		}
 		c.out1 = transcode.AppendStatusJSON(c.out1[:0], t.code, t.message, t.details, c.snap.schema)
 		c.out.head(transcode.HTTPStatus(t.code), ctypeJSON, hdrs, len(c.out1))
 		c.out.body(c.out1, true)
 		return
 	}
-	ctype := ctypeJSON
-	if c.route.ServerStreaming {
-		ctype = ctypeNDJSON
-	}
-	c.out.head(200, ctype, hdrs, len(c.out1))
+	c.out.head(200, c.contentType(), hdrs, len(c.out1))
 	c.out.body(c.out1, true)
 }
 

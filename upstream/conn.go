@@ -34,12 +34,14 @@ func (e *endpoint) dial() (*clientConn, error) {
 	// A partial frame waits in Next for at most this long.
 	_ = nc.SetReadTimeout(30 * time.Second)
 	_ = nc.SetWriteTimeout(10 * time.Second)
-	_ = nc.SetOnRequest(c.onRequest)
-	_ = nc.AddCloseCallback(c.onClose)
+	// The preface must leave before any reply to the server's SETTINGS, so
+	// Start runs before OnRequest can fire.
 	if err := c.h2.Start(); err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("upstream %s: %w", e.addr, err)
 	}
+	_ = nc.AddCloseCallback(c.onClose)
+	_ = nc.SetOnRequest(c.onRequest)
 	e.mu.Lock()
 	e.failed, e.lastErr = time.Time{}, nil
 	e.conns = append(e.conns, c)

@@ -17,10 +17,10 @@ var (
 
 // Config tunes one cluster's connections.
 type Config struct {
-	ConnsPerEndpoint int           // connections kept per endpoint (at least 1)
-	MaxConnsPerEndpoint int        // hard cap when every connection's streams are taken
-	DialTimeout      time.Duration // TCP connect
-	H2               h2.Config     // client side settings
+	ConnsPerEndpoint    int           // connections kept per endpoint (at least 1)
+	MaxConnsPerEndpoint int           // hard cap when every connection's streams are taken
+	DialTimeout         time.Duration // TCP connect
+	H2                  h2.Config     // client side settings
 	// RetryBackoff is how long a failed endpoint is skipped before a new dial.
 	RetryBackoff time.Duration
 }
@@ -74,8 +74,11 @@ func (p *Pool) Open(fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream
 	}
 	start := int(p.next.Add(1))
 	var last error = ErrNoEndpoint
-	for i := 0; i < n; i++ {
+	for i := 0; i < 2*n; i++ {
 		e := p.endpoints[(start+i)%n]
+		if (i < n) == e.unhealthy.Load() {
+			continue // healthy endpoints first, then the rest
+		}
 		s, err := e.open(fields, end, h)
 		if err == nil {
 			return s, nil
@@ -130,12 +133,13 @@ func (p *Pool) Stats() map[string]int {
 }
 
 type endpoint struct {
-	addr   string
-	pool   *Pool
-	mu     sync.Mutex
-	conns  []*clientConn
-	failed time.Time // last dial failure, for back-off
-	lastErr error
+	unhealthy atomic.Bool // last health probe failed
+	addr      string
+	pool      *Pool
+	mu        sync.Mutex
+	conns     []*clientConn
+	failed    time.Time // last dial failure, for back-off
+	lastErr   error
 }
 
 func (e *endpoint) open(fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {

@@ -149,10 +149,14 @@ func readCRLF(r Reader) error {
 }
 
 // readTrailers consumes the trailer section up to its empty line, within
-// the header limits.
+// the header limits: MaxHeaderBytes for the section with its final CRLF.
 func readTrailers(r Reader, lim Limits) error {
 	for count, total := 0, 0; ; count++ {
-		line, n, err := peekLine(r, lim.MaxHeaderBytes-total)
+		room := lim.MaxHeaderBytes - total - 2
+		if room < 0 {
+			return errTooLong
+		}
+		line, n, err := peekLine(r, room)
 		if err != nil {
 			if err == errChunkLine {
 				return errTooLong

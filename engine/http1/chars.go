@@ -1,5 +1,7 @@
 package http1
 
+import "encoding/binary"
+
 // Character classes, built once. Tables beat switch chains on the head's
 // hot loops.
 var (
@@ -54,7 +56,31 @@ func isToken(b []byte) bool {
 	return true
 }
 
+// validValue reports whether b holds only field-value characters. Eight
+// bytes at a time, it looks for a byte below 0x20 or equal to 0x7f (exact
+// for any byte values, RFC-free bit trick: hasless and haszero); only a
+// word with a hit, usually an HT, goes through the table.
 func validValue(b []byte) bool {
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if (x-lsb*0x20)&^x&msb != 0 || hasZero(x^(lsb*0x7f)) {
+			if !validValueSlow(b[:8]) {
+				return false
+			}
+		}
+		b = b[8:]
+	}
+	return validValueSlow(b)
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+func hasZero(x uint64) bool { return (x-lsb)&^x&msb != 0 }
+
+func validValueSlow(b []byte) bool {
 	for _, c := range b {
 		if !valueChar[c] {
 			return false

@@ -27,22 +27,33 @@ func splitField(line []byte) (name, value []byte, err error) {
 	if line[0] == ' ' || line[0] == '\t' {
 		return nil, nil, errObsFold
 	}
-	colon := bytes.IndexByte(line, ':')
-	if colon < 0 {
-		return nil, nil, errNoColon
+	colon := 0
+	for colon < len(line) && tokenChar[line[colon]] {
+		colon++
 	}
-	name = line[:colon]
-	if !isToken(name) {
-		if colon > 0 && (name[colon-1] == ' ' || name[colon-1] == '\t') {
-			return nil, nil, errSpaceColon
-		}
+	if colon == len(line) || line[colon] != ':' {
+		return nil, nil, badName(line, colon)
+	}
+	if colon == 0 {
 		return nil, nil, errBadName
 	}
+	name = line[:colon]
 	value = trimOWS(line[colon+1:])
 	if !validValue(value) {
 		return nil, nil, errBadValue
 	}
 	return name, value, nil
+}
+
+// badName tells why the name ending at line[i] is not followed by a colon.
+func badName(line []byte, i int) error {
+	rest := line[i:]
+	if c := bytes.IndexByte(rest, ':'); c < 0 {
+		return errNoColon
+	} else if len(trimOWS(rest[:c])) == 0 && i > 0 {
+		return errSpaceColon
+	}
+	return errBadName
 }
 
 // known records the fields that decide framing and the connection.

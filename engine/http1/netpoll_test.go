@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,13 +169,16 @@ func TestNetpollSmuggling(t *testing.T) {
 func TestNetpollSlowloris(t *testing.T) {
 	srv := startEcho(t, 200*time.Millisecond, Limits{})
 	c, br := dial(t, srv.addr)
-	start := time.Now()
+	start, cpu := time.Now(), cpuTime(t)
 	if _, err := c.Write([]byte("GET / HTTP/1.1\r\nHost: h\r\nX-Slow")); err != nil {
 		t.Fatal(err)
 	}
 	_, err := br.ReadByte()
 	if took := time.Since(start); err != io.EOF || took < 150*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("got %v after %v; want EOF after about 200ms", err, took)
+	}
+	if used := cpuTime(t) - cpu; used > 100*time.Millisecond {
+		t.Errorf("the process used %v of CPU while the request waited: spinning", used)
 	}
 	if srv.readErrs.Load() != 1 {
 		t.Errorf("got %d reader errors; want 1", srv.readErrs.Load())
@@ -232,4 +236,13 @@ func TestNetpollBodyLimit(t *testing.T) {
 	if code, _, closing := readResponse(t, br); code != 413 || !closing {
 		t.Fatalf("got %d close %v; want 413 and close", code, closing)
 	}
+}
+
+// cpuTime is the CPU time (user and system) used by this process.
+func cpuTime(t *testing.T) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
