@@ -47,7 +47,7 @@ func TestLimitBoundaries(t *testing.T) {
 func TestLongChunkLine(t *testing.T) {
 	for _, n := range []int{maxChunkLine, maxChunkLine + 1} {
 		ext := ";" + strings.Repeat("e", n-2)
-		in := crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n1"+ext+"\nx\n0\n\n")
+		in := crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n1" + ext + "\nx\n0\n\n")
 		var req Request
 		err := ReadRequest(newSliceReader([]byte(in), 0), &req, Limits{})
 		want := 0
