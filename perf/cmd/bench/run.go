@@ -15,7 +15,7 @@ import (
 )
 
 func run(ctx context.Context, o harness.Options, profile bool, secs int, out string) int {
-	start := time.Now()
+	start, load0 := time.Now(), loadAvg()
 	tmp, err := harness.TmpDir(o.PerfDir)
 	if err != nil {
 		log.Print(err)
@@ -44,7 +44,7 @@ func run(ctx context.Context, o harness.Options, profile bool, secs int, out str
 	}
 	res := harness.Measure(ctx, o, gws, cells, tmp)
 	procs.KillAll()
-	if err := writeReport(o, gws, res, out, time.Since(start)); err != nil {
+	if err := writeReport(o, gws, res, out, time.Since(start), load0); err != nil {
 		log.Print(err)
 		return 1
 	}
@@ -56,7 +56,7 @@ func run(ctx context.Context, o harness.Options, profile bool, secs int, out str
 	return 0
 }
 
-func writeReport(o harness.Options, gws map[string]*harness.Gateway, res []*harness.CellResult, out string, took time.Duration) error {
+func writeReport(o harness.Options, gws map[string]*harness.Gateway, res []*harness.CellResult, out string, took time.Duration, load0 string) error {
 	var b strings.Builder
 	mode := "full"
 	if o.Quick {
@@ -66,6 +66,7 @@ func writeReport(o harness.Options, gws map[string]*harness.Gateway, res []*harn
 	fmt.Fprintf(&b, "Run %s, took %v. `make bench%s` (`cd perf && go run ./cmd/bench%s`).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), took.Round(time.Second), map[bool]string{true: " QUICK=1"}[o.Quick], map[bool]string{true: " -quick"}[o.Quick])
 	fmt.Fprintf(&b, "Machine: %s, %d CPUs, Linux %s, %s; %s; %s.\n\n", cpuModel(), runtime.NumCPU(), kernel(), runtime.Version(), toolVersion("h2load", "--version"), toolVersion("nginx", "-v"))
+	fmt.Fprintf(&b, "Load average (1, 5, 15 min) before: %s; after: %s. Anything else running on the machine shows up as noise here.\n\n", load0, loadAvg())
 	fmt.Fprintf(&b, "Method: the gateway under test runs alone on CPU %s (Go gateways with GOMAXPROCS=1, nginx with one worker); "+
 		"the load tool (wrk for HTTP/1.1, h2load for h2c and gRPC; one thread, one request in flight per connection) and the "+
 		"grpc-go upstream share CPU %s. Each figure is the median of %d runs of %v, interleaved across gateways (A B C A B C), "+
@@ -95,6 +96,15 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func kernel() string {

@@ -108,7 +108,6 @@ func (e *Env) nginxConf(listen string) (string, error) {
 	conf := fmt.Sprintf(`daemon off;
 master_process on;
 worker_processes 1;
-worker_rlimit_nofile 65536;
 pid %[1]s/nginx.pid;
 error_log %[1]s/nginx-error.log warn;
 events { worker_connections 8192; }
