@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -116,8 +117,9 @@ func getJSON(t *testing.T, url string) (int, map[string]any) {
 	return resp.StatusCode, v
 }
 
-// TestServe runs `strait serve` in front of the demo service.
-func TestServe(t *testing.T) {
+// startDemo serves the bookstore on loopback for the test's duration.
+func startDemo(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +127,13 @@ func TestServe(t *testing.T) {
 	s := demo.NewServer()
 	go s.Serve(ln)
 	t.Cleanup(s.Stop)
+	return ln.Addr().String()
+}
+
+// TestServe runs `strait serve` in front of the demo service.
+func TestServe(t *testing.T) {
 	addr := closedPort(t)
-	p := startStrait(t, "serve", "--listen", addr, "--upstream", ln.Addr().String(), "--descriptors", bookstorePB)
+	p := startStrait(t, "serve", "--listen", addr, "--upstream", startDemo(t), "--descriptors", bookstorePB)
 	waitListening(t, addr)
 	code, v := getJSON(t, "http://"+addr+"/v1/shelves/1")
 	if code != 200 || v["theme"] != "Fiction" {
@@ -139,6 +146,26 @@ func TestServe(t *testing.T) {
 	if stderr := p.stop(t); !strings.Contains(stderr, "strait: serving on "+addr) {
 		t.Errorf("stderr: got %q; want the serving line", stderr)
 	}
+}
+
+// TestServeConfigOverrides: flags given with --config replace the file's
+// listen address and upstreams (and the file's service routes with them).
+func TestServeConfigOverrides(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "strait.yaml")
+	pb, _ := filepath.Abs(bookstorePB)
+	src := "listen: " + closedPort(t) + "\ndescriptors: [" + pb + "]\n" +
+		"upstreams: [{name: gone, endpoints: [\"" + closedPort(t) + "\"]}]\n" +
+		"services: [{name: bookstore.v1.Bookstore, upstream: gone}]\n"
+	if err := os.WriteFile(cfg, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := closedPort(t)
+	p := startStrait(t, "serve", "--config", cfg, "--listen", addr, "--upstream", startDemo(t))
+	waitListening(t, addr)
+	if code, v := getJSON(t, "http://"+addr+"/v1/shelves/2"); code != 200 || v["theme"] != "Science" {
+		t.Errorf("GET /v1/shelves/2: got %d %v; want 200 and the Science shelf", code, v)
+	}
+	p.stop(t)
 }
 
 // TestDemo runs `strait demo` as a user would and lists the shelves.
