@@ -16,6 +16,7 @@
 //	ReadHead(r, req, lim)             // request line and header fields
 //	ReadBody(r, req, lim)             // the body, after an optional 100 Continue
 //	AppendResponseHead(dst, status, contentType, contentLength, keepAlive, extra)
+//	                                  // contentLength: n, LengthChunked or LengthClose
 //	AppendChunk(dst, p), AppendLastChunk(dst, trailers...)
 //	AppendContinue(dst), StatusText(code)
 //

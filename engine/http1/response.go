@@ -6,15 +6,21 @@ import (
 	"time"
 )
 
+// Body framing for AppendResponseHead's contentLength, besides a length.
+const (
+	LengthChunked = -1 // Transfer-Encoding: chunked (HTTP/1.1 clients only)
+	LengthClose   = -2 // no framing field: the body ends when the connection closes (HTTP/1.0 streaming)
+)
+
 // AppendResponseHead appends an HTTP/1.1 status line and header section
-// to dst: Date, then Content-Type (when not empty), the framing
-// (Content-Length, or Transfer-Encoding: chunked when contentLength < 0),
-// Connection: close unless keepAlive, and extra. A status outside
-// 100..999 is written as 500. A 1xx, 204 or 304 gets
-// no framing fields (RFC 9110 §8.6). Fields of extra whose name is not a
+// to dst: Date, Content-Type (when not empty), the framing (a
+// Content-Length, or see LengthChunked and LengthClose), Connection, and
+// extra. Connection is close when keepAlive is false or the body is
+// close-delimited, keep-alive otherwise (HTTP/1.0 clients need it said).
+// A 1xx, 204 or 304 gets no framing field (RFC 9110 §8.6). A status
+// outside 100..999 is written as 500. Fields of extra whose name is not a
 // token or whose value holds CR, LF or another control character are
-// dropped, so metadata cannot split the response. For an HTTP/1.0 client
-// kept alive, pass Connection: keep-alive in extra.
+// dropped, so metadata cannot split the response.
 func AppendResponseHead(dst []byte, status int, contentType string, contentLength int, keepAlive bool, extra []Header) []byte {
 	if status < 100 || status > 999 {
 		status = 500
@@ -27,14 +33,19 @@ func AppendResponseHead(dst []byte, status int, contentType string, contentLengt
 		dst = append(dst, contentType...)
 	}
 	if bodyAllowed(status) {
-		if contentLength >= 0 {
+		switch {
+		case contentLength >= 0:
 			dst = append(dst, "\r\nContent-Length: "...)
 			dst = strconv.AppendInt(dst, int64(contentLength), 10)
-		} else {
+		case contentLength == LengthChunked:
 			dst = append(dst, "\r\nTransfer-Encoding: chunked"...)
+		default:
+			keepAlive = false
 		}
 	}
-	if !keepAlive {
+	if keepAlive {
+		dst = append(dst, "\r\nConnection: keep-alive"...)
+	} else {
 		dst = append(dst, "\r\nConnection: close"...)
 	}
 	for _, h := range extra {

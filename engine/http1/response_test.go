@@ -21,11 +21,12 @@ func TestAppendResponseHead(t *testing.T) {
 		ctype      string
 		want       string
 	}{
-		{200, 2, true, "application/json", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Type: application/json\r\nContent-Length: 2\r\nX-Ok: 1\r\n\r\n"},
-		{404, -1, false, "", "HTTP/1.1 404 Not Found\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nX-Ok: 1\r\n\r\n"},
-		{204, 0, true, "", "HTTP/1.1 204 No Content\r\nDate: D\r\nX-Ok: 1\r\n\r\n"},
-		{599, 0, true, "", "HTTP/1.1 599 \r\nDate: D\r\nContent-Length: 0\r\nX-Ok: 1\r\n\r\n"},
-		{42, 0, true, "", "HTTP/1.1 500 Internal Server Error\r\nDate: D\r\nContent-Length: 0\r\nX-Ok: 1\r\n\r\n"},
+		{200, 2, true, "application/json", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-Ok: 1\r\n\r\n"},
+		{404, LengthChunked, false, "", "HTTP/1.1 404 Not Found\r\nDate: D\r\nTransfer-Encoding: chunked\r\nConnection: close\r\nX-Ok: 1\r\n\r\n"},
+		{200, LengthClose, true, "text/plain", "HTTP/1.1 200 OK\r\nDate: D\r\nContent-Type: text/plain\r\nConnection: close\r\nX-Ok: 1\r\n\r\n"},
+		{204, 0, true, "", "HTTP/1.1 204 No Content\r\nDate: D\r\nConnection: keep-alive\r\nX-Ok: 1\r\n\r\n"},
+		{599, 0, true, "", "HTTP/1.1 599 \r\nDate: D\r\nContent-Length: 0\r\nConnection: keep-alive\r\nX-Ok: 1\r\n\r\n"},
+		{42, 0, false, "", "HTTP/1.1 500 Internal Server Error\r\nDate: D\r\nContent-Length: 0\r\nConnection: close\r\nX-Ok: 1\r\n\r\n"},
 	}
 	for _, tc := range tests {
 		got := string(AppendResponseHead(nil, tc.status, tc.ctype, tc.cl, tc.ka, extra))
@@ -76,5 +77,22 @@ func TestStatusText(t *testing.T) {
 	}
 	if StatusText(99) != "" || StatusText(600) != "" {
 		t.Error("text for an invalid code")
+	}
+}
+
+// TestCloseDelimitedResponse: an HTTP/1.0 client reads a LengthClose body
+// to EOF and does not keep the connection.
+func TestCloseDelimitedResponse(t *testing.T) {
+	b := AppendResponseHead(nil, 200, "application/x-ndjson", LengthClose, true, nil)
+	b = append(b, "{}\n{}\n"...)
+	req, _ := http.NewRequest("GET", "http://h/", nil)
+	req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/1.0", 1, 0
+	resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(string(b))), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != "{}\n{}\n" || !resp.Close {
+		t.Fatalf("got %q, %v, close %v", body, err, resp.Close)
 	}
 }
