@@ -58,12 +58,38 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	case c.h1 != nil:
 		return c.h1.serve()
 	}
-	if isH2(nc.Reader()) {
+	r := nc.Reader()
+	if isH2(r) {
 		c.h2 = newH2Conn(c)
 		return c.h2.serve()
 	}
+	if !isHTTP1(r, c.e.snap.Load().cfg.Limits.MaxHeaderBytes) {
+		// Neither protocol: no answer in either would be understood, so
+		// the connection is just closed (RFC 9113 §3.4 for a bad preface).
+		_ = r.Skip(r.Len())
+		return nc.Close()
+	}
 	c.h1 = newH1Conn(c)
 	return c.h1.serve()
+}
+
+// isHTTP1 reports whether the first line ends in an HTTP version (other
+// versions get the parser's 505). A
+// line longer than max is left to the HTTP/1.1 parser to refuse (414).
+func isHTTP1(r netpoll.Reader, max int) bool {
+	for n := r.Len(); ; n = r.Len() + 1 {
+		if n > max {
+			return true
+		}
+		b, err := r.Peek(n)
+		if err != nil {
+			return false
+		}
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line := bytes.TrimSuffix(b[:i], []byte("\r"))
+			return len(line) >= 9 && bytes.HasPrefix(line[len(line)-9:], []byte(" HTTP/"))
+		}
+	}
 }
 
 // isH2 sniffs the preface. A client that sent a prefix of it is waited for
