@@ -98,8 +98,8 @@ func waitListening(t *testing.T, addr string) {
 	}
 }
 
-// getJSON fetches url and decodes a JSON object.
-func getJSON(t *testing.T, url string) (int, map[string]any) {
+// get fetches url (at most 5s).
+func get(t *testing.T, url string) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -110,11 +110,18 @@ func getJSON(t *testing.T, url string) (int, map[string]any) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+// getJSON fetches url and decodes a JSON object.
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	code, body := get(t, url)
 	var v map[string]any
 	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("GET %s: %d %q is not a JSON object: %v", url, resp.StatusCode, body, err)
+		t.Fatalf("GET %s: %d %q is not a JSON object: %v", url, code, body, err)
 	}
-	return resp.StatusCode, v
+	return code, v
 }
 
 // startDemo serves the bookstore on loopback for the test's duration.
@@ -132,9 +139,13 @@ func startDemo(t *testing.T) string {
 
 // TestServe runs `strait serve` in front of the demo service.
 func TestServe(t *testing.T) {
-	addr := closedPort(t)
-	p := startStrait(t, "serve", "--listen", addr, "--upstream", startDemo(t), "--descriptors", bookstorePB)
+	addr, admin := closedPort(t), closedPort(t)
+	p := startStrait(t, "serve", "--listen", addr, "--upstream", startDemo(t), "--descriptors", bookstorePB, "--admin", admin)
 	waitListening(t, addr)
+	waitListening(t, admin)
+	if code, body := get(t, "http://"+admin+"/readyz"); code != 200 {
+		t.Errorf("GET /readyz: got %d %q; want 200", code, body)
+	}
 	code, v := getJSON(t, "http://"+addr+"/v1/shelves/1")
 	if code != 200 || v["theme"] != "Fiction" {
 		t.Errorf("GET /v1/shelves/1: got %d %v; want 200 and the Fiction shelf", code, v)
@@ -143,7 +154,7 @@ func TestServe(t *testing.T) {
 	if code != 404 || v["code"] != float64(5) || !strings.Contains(v["message"].(string), "shelf 42 not found") {
 		t.Errorf("GET /v1/shelves/42: got %d %v; want 404 with code 5", code, v)
 	}
-	if stderr := p.stop(t); !strings.Contains(stderr, "strait: serving on "+addr) {
+	if stderr := p.stop(t); !strings.Contains(stderr, "strait: serving on "+addr+", admin on "+admin) {
 		t.Errorf("stderr: got %q; want the serving line", stderr)
 	}
 }
