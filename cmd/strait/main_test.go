@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/straitgw/strait/transcode"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -264,4 +266,27 @@ func TestDemoPortInUse(t *testing.T) {
 	busy := listener(t).Addr().String()
 	strait(t, "demo", "--listen", busy).oneLine(t, exitError,
 		"strait: listen "+busy+": address already in use (pick another port with --listen)")
+}
+
+// TestPrintRoutes: a method without an http rule shows its default route;
+// with --all every default route shows.
+func TestPrintRoutes(t *testing.T) {
+	rs := []transcode.RouteInfo{
+		{HTTPMethod: "GET", Template: "/v1/a", RPC: "p.S.A"},
+		{HTTPMethod: "POST", Template: "/p.S/A", RPC: "p.S.A", Body: "*", Default: true},
+		{HTTPMethod: "POST", Template: "/p.S/B", RPC: "p.S.B", Body: "*", Default: true},
+	}
+	for _, tt := range []struct {
+		all  bool
+		want string
+	}{
+		{false, "GET /v1/a -> p.S.A\nPOST /p.S/B -> p.S.B (body \"*\")\n"},
+		{true, "GET /v1/a -> p.S.A\nPOST /p.S/A -> p.S.A (body \"*\")\nPOST /p.S/B -> p.S.B (body \"*\")\n"},
+	} {
+		var b strings.Builder
+		printRoutes(&b, rs, tt.all)
+		if b.String() != tt.want {
+			t.Errorf("all=%v: got\n%s\nwant\n%s", tt.all, b.String(), tt.want)
+		}
+	}
 }
