@@ -69,7 +69,7 @@ func writeReport(o harness.Options, gws map[string]*harness.Gateway, res []*harn
 	fmt.Fprintf(&b, "Load average (1, 5, 15 min) before: %s; after: %s. Anything else running on the machine shows up as noise here.\n\n", load0, loadAvg())
 	fmt.Fprintf(&b, "Method: the gateway under test runs alone on CPU %s (Go gateways with GOMAXPROCS=1, nginx with one worker); "+
 		"the load tool (wrk for HTTP/1.1, h2load for h2c and gRPC; one thread, one request in flight per connection) and the "+
-		"grpc-go upstream share CPU %s. Each figure is the median of %d runs of %v, interleaved across gateways (A B C A B C), "+
+		"grpc-go upstream share CPU %s. Each figure is the median of %d runs of %v (twice that at 1000 connections), interleaved across gateways (A B C A B C), "+
 		"after one %v warm-up run each. CPU µs/req is the gateway's utime+stime (/proc/PID/stat) over the run divided by "+
 		"requests completed; peak RSS is VmHWM (/proc/PID/status) reset before each run. QPS spread is ±half the max-min range "+
 		"as a share of the median. Before any load, one request per workload and gateway is checked for the right answer "+

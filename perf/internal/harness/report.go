@@ -34,8 +34,12 @@ func Summarize(s *Series) (st Stats, ok bool, reason string) {
 	var qps, p50, p99, cpu, rss []float64
 	for _, r := range s.Runs {
 		st.Errors += r.Errors
-		if r.Err != nil || r.Requests == 0 {
-			reason = errText(r.Err)
+		if r.Err != nil {
+			reason = r.Err.Error()
+			continue
+		}
+		if r.Requests == 0 {
+			reason = "no request completed within a run"
 			continue
 		}
 		qps = append(qps, r.QPS)
