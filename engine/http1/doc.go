@@ -7,8 +7,9 @@
 // ambiguity (Content-Length with Transfer-Encoding, duplicate or malformed
 // Content-Length, obs-fold, whitespace before a colon, bare LF, a coding
 // other than a final chunked, missing or doubled Host) is an *Error whose
-// Status the caller answers before closing the connection. The package
-// doc of each check names its RFC section; TESTING.md lists the cases.
+// Status the caller answers before closing the connection. The doc
+// comment of each check names its RFC section; request_test.go holds one
+// case per rule.
 //
 // The API:
 //
