@@ -24,8 +24,12 @@ func Profile(ctx context.Context, g *Gateway, secs int, tmp, resultsDir, outMD s
 	w := Workloads()[0]
 	spec := load.Spec{URL: "http://" + g.Addr + w.Path, Method: w.Method, Body: w.Body, Headers: w.Headers,
 		Conns: 64, Duration: time.Duration(secs+4) * time.Second, CPU: LoadCPU, Dir: tmp}
-	loadDone := make(chan error, 1)
-	go func() { _, err := load.Wrk(ctx, spec); loadDone <- err }()
+	type done struct {
+		r   load.Result
+		err error
+	}
+	loadDone := make(chan done, 1)
+	go func() { r, err := load.Wrk(ctx, spec); loadDone <- done{r, err} }()
 	time.Sleep(2 * time.Second)
 	cpuFile := filepath.Join(resultsDir, "strait.cpu.pprof")
 	heapFile := filepath.Join(resultsDir, "strait.heap.pprof")
@@ -36,13 +40,16 @@ func Profile(ctx context.Context, g *Gateway, secs int, tmp, resultsDir, outMD s
 	if err := fetch(ctx, base+"heap", heapFile, 30*time.Second); err != nil {
 		return err
 	}
-	if err := <-loadDone; err != nil {
-		return err
+	ld := <-loadDone
+	if ld.err != nil {
+		return ld.err
 	}
 	bin := filepath.Join(filepath.Dir(resultsDir), "bin", "strait")
 	var b strings.Builder
 	fmt.Fprintf(&b, "# strait profile under the headline load\n\n%s, 64 connections, wrk; strait pinned to CPU %s with GOMAXPROCS=1.\n",
 		w.Title, GatewayCPU)
+	fmt.Fprintf(&b, "Load over %v: %d requests, %.0f req/s, P50 %v, P99 %v, %d errors.\n",
+		spec.Duration, ld.r.Requests, ld.r.QPS, ld.r.P50, ld.r.P99, ld.r.Errors)
 	fmt.Fprintf(&b, "Profiles: results/strait.cpu.pprof (%d s), results/strait.heap.pprof. Regenerate with `make profile`.\n", secs)
 	for _, p := range []struct{ title, file, extra string }{
 		{"CPU (flat)", cpuFile, ""}, {"CPU (cumulative)", cpuFile, "-cum"},
