@@ -175,7 +175,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = k
 		f, ok := fieldByTag(v, k.Value)
 		if !ok {
-			d.fail(k, kp, "unknown key %q (known: %s)", k.Value, strings.Join(fieldNames(v.Type()), ", "))
+			d.fail(k, kp, "unknown key %q (%s)", k.Value, suggest(k.Value, fieldNames(v.Type())))
 			continue
 		}
 		d.decode(val, f, kp)
@@ -285,6 +285,41 @@ func yamlName(f reflect.StructField) string {
 		return ""
 	}
 	return tag
+}
+
+// suggest names the known key closest to a misspelt one, or lists them all.
+func suggest(key string, known []string) string {
+	best, bestDist := "", 3 // at most two edits away
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	return "known: " + strings.Join(known, ", ")
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // describe names a node's kind for "want X, got Y" messages.

@@ -29,8 +29,10 @@ func TestParseConfigErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown top key", "listen: a:1\nlisten_addr: b\n",
 			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode)"},
+		{"misspelt key", "Listen: a:1\nupstreams: [{name: a, conns-per-endpoint: 2}]\n",
+			"c.yaml:1:1: Listen: unknown key \"Listen\" (did you mean \"listen\"?)\nc.yaml:2:23: upstreams[0].conns-per-endpoint: unknown key \"conns-per-endpoint\" (did you mean \"conns_per_endpoint\"?)"},
 		{"unknown nested key", "upstreams:\n  - name: a\n    endpoint: x:1\n",
-			"c.yaml:3:5: upstreams[0].endpoint: unknown key \"endpoint\" (known: name, endpoints, conns_per_endpoint)"},
+			"c.yaml:3:5: upstreams[0].endpoint: unknown key \"endpoint\" (did you mean \"endpoints\"?)"},
 		{"repeated key", "listen: a:1\nlisten: a:2\n",
 			"c.yaml:2:1: listen: repeated key (first at line 1)"},
 		{"bad duration", "timeouts:\n  header: 5\n",

@@ -205,7 +205,7 @@ func TestCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	r = strait(t, "check", "--config", bad)
-	want := "strait: " + bad + ":5:5: upstreams[0].endpoint: unknown key \"endpoint\" (known: name, endpoints, conns_per_endpoint)\n" +
+	want := "strait: " + bad + ":5:5: upstreams[0].endpoint: unknown key \"endpoint\" (did you mean \"endpoints\"?)\n" +
 		"strait: " + bad + ":7:9: timeouts.idle: want a duration such as \"5s\" or \"250ms\", got \"forever\"\n"
 	if r.code != exitError || r.stderr != want {
 		t.Errorf("got %d\n%s\nwant 1\n%s", r.code, r.stderr, want)
