@@ -239,3 +239,40 @@ func TestAppendResponse(t *testing.T) {
 		t.Errorf("HTTPBody: got %q %q %v; want image/png", ct, data, err)
 	}
 }
+
+// TestAppendRequestTypedPath binds path variables of non-string kinds,
+// nested below a ':' that is not a verb.
+func TestAppendRequestTypedPath(t *testing.T) {
+	files, schema := loadRouteFiles(t, "routes.pb")
+	md := routeMethod(t, files, "routes.v1.Routes.Get")
+	r := &Router{byPath: map[string]*Route{}}
+	for _, rule := range []httpRule{
+		{method: "GET", path: "/v1/{ts}/{wi64}/{color}/{inner.child.id}/{flag}/{data}/{dur}"},
+		{method: "GET", path: "/v2/{name}:go"},
+	} {
+		rt, err := newRuleRoute(schema, md, rule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.add(rt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m Match
+	path := "/v1/2017-01-15T01:30:15Z/12/COLOR_BLUE/-3/false/aGk%3D/0.5s"
+	if err := r.Match("GET", []byte(path), &m); err != nil {
+		t.Fatal(err)
+	}
+	wire, err := m.AppendRequest(nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBoundWire(t, files, m.Route, wire, `{"ts":"2017-01-15T01:30:15Z","wi64":"12","color":"COLOR_BLUE",`+
+		`"inner":{"child":{"id":"-3"}},"flag":false,"data":"aGk=","dur":"0.5s"}`)
+	if err := r.Match("GET", []byte("/v1/x/12/COLOR_BLUE/-3/false/aGk/1s"), &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.AppendRequest(nil, nil, nil); err == nil {
+		t.Error("bad timestamp in path: got nil; want an error")
+	}
+}
