@@ -101,3 +101,30 @@ func TestInsertConflict(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchManyLiterals covers the hashed literal children, with and
+// without escapes in the segment.
+func TestMatchManyLiterals(t *testing.T) {
+	r := &Router{byPath: map[string]*Route{}}
+	for i := 0; i < 20; i++ {
+		src := "/v1/r" + string(rune('a'+i)) + "/{id}"
+		tp, err := parseTemplate(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.add(&Route{HTTPMethod: "GET", Template: src, GRPCPath: src, tmpl: tp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m Match
+	for path, want := range map[string]string{
+		"/v1/rk/1": "/v1/rk/{id}", "/v1/r%6b/1": "/v1/rk/{id}", "/v1/%72t/%31": "/v1/rt/{id}",
+	} {
+		if err := r.Match("GET", []byte(path), &m); err != nil || m.Route.GRPCPath != want {
+			t.Errorf("%s: got %v; want %s", path, err, want)
+		}
+	}
+	if err := r.Match("GET", []byte("/v1/rz/1"), &m); !errors.Is(err, errNotFound) {
+		t.Errorf("/v1/rz/1: got %v; want 404", err)
+	}
+}
