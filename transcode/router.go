@@ -151,11 +151,13 @@ func (r *Router) Match(method string, path []byte, m *Match) error {
 // find walks the trie first with the last segment's ":verb" cut off (when
 // any template has a verb), then with the whole path.
 func (r *Router) find(w *walker) *Route {
-	slash := bytes.LastIndexByte(w.path, '/')
-	if c := bytes.LastIndexByte(w.path[slash:], ':'); r.verbs && c > 0 && slash+c+1 < len(w.path) {
-		w.end, w.verb = slash+c, w.path[slash+c+1:]
-		if rt := w.walk(&r.root, w.start(), 0); rt != nil {
-			return rt
+	if r.verbs {
+		slash := bytes.LastIndexByte(w.path, '/')
+		if c := bytes.LastIndexByte(w.path[slash:], ':'); c > 0 && slash+c+1 < len(w.path) {
+			w.end, w.verb = slash+c, w.path[slash+c+1:]
+			if rt := w.walk(&r.root, w.start(), 0); rt != nil {
+				return rt
+			}
 		}
 	}
 	w.end, w.verb = len(w.path), nil
