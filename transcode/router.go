@@ -102,11 +102,15 @@ func (r *Router) addMethod(schema *Schema, md protoreflect.MethodDescriptor) err
 
 func (r *Router) add(rt *Route) error {
 	rt.discardQuery = r.opts.DiscardUnknownQuery
-	if err := r.root.insert(rt); err != nil {
+	shadowed, err := r.root.insert(rt)
+	if err != nil {
 		return err
 	}
 	r.verbs = r.verbs || rt.tmpl.verb != ""
 	r.all = append(r.all, rt)
+	if shadowed != nil { // still reachable by Lookup (gRPC, gRPC-Web), not by REST
+		r.all = slices.DeleteFunc(r.all, func(x *Route) bool { return x == shadowed })
+	}
 	return nil
 }
 

@@ -128,3 +128,30 @@ func TestMatchManyLiterals(t *testing.T) {
 		t.Errorf("/v1/rz/1: got %v; want 404", err)
 	}
 }
+
+// TestDefaultShadowed checks that an explicit rule on a default route's
+// path wins, in either order, and the listing shows only the rule.
+func TestDefaultShadowed(t *testing.T) {
+	for _, ruleFirst := range []bool{true, false} {
+		r := &Router{byPath: map[string]*Route{}}
+		tp, _ := parseTemplate("/a.B/C")
+		rule := &Route{HTTPMethod: "POST", Template: "/a.B/C", GRPCPath: "/x.Y/Z", tmpl: tp}
+		def := &Route{HTTPMethod: "POST", Template: "/a.B/C", GRPCPath: "/a.B/C", tmpl: tp, Default: true}
+		order := []*Route{def, rule}
+		if ruleFirst {
+			order = []*Route{rule, def}
+		}
+		for _, rt := range order {
+			if err := r.add(rt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var m Match
+		if err := r.Match("POST", []byte("/a.B/C"), &m); err != nil || m.Route != rule {
+			t.Errorf("ruleFirst=%v: got %v; want the rule", ruleFirst, err)
+		}
+		if len(r.all) != 1 || r.all[0] != rule {
+			t.Errorf("ruleFirst=%v: listing has %d routes; want the rule only", ruleFirst, len(r.all))
+		}
+	}
+}

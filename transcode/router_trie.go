@@ -25,9 +25,10 @@ type rleaf struct {
 }
 
 // insert adds rt under its template; a second route of the same method,
-// verb and shape is a conflict, except that explicit rules replace the
-// default POST /pkg.Service/Method routes.
-func (n *rnode) insert(rt *Route) error {
+// verb and shape is a conflict, except that explicit rules shadow the
+// default POST /pkg.Service/Method routes. It returns the default route
+// that rt shadows or that shadows rt, if any.
+func (n *rnode) insert(rt *Route) (shadowed *Route, err error) {
 	for _, s := range rt.tmpl.segs {
 		n = n.child(s)
 	}
@@ -37,19 +38,17 @@ func (n *rnode) insert(rt *Route) error {
 			continue
 		}
 		switch {
-		case rt.Default && l.route.Default && l.route.GRPCPath == rt.GRPCPath:
-			return nil
 		case rt.Default:
-			return nil // an explicit rule owns this path
+			return rt, nil
 		case l.route.Default:
-			l.route = rt
-			return nil
+			shadowed, l.route = l.route, rt
+			return shadowed, nil
 		}
-		return fmt.Errorf("%w: %s %s: %s and %s", ErrRouteConflict, rt.HTTPMethod,
+		return nil, fmt.Errorf("%w: %s %s: %s and %s", ErrRouteConflict, rt.HTTPMethod,
 			rt.Template, l.route.GRPCPath, rt.GRPCPath)
 	}
 	n.leafs = append(n.leafs, rleaf{method: rt.HTTPMethod, verb: rt.tmpl.verb, route: rt})
-	return nil
+	return nil, nil
 }
 
 func (n *rnode) child(s tmplSeg) *rnode {
