@@ -24,27 +24,23 @@ func run(ctx context.Context, o harness.Options, profile bool, secs int, out str
 	procs := &harness.Procs{Dir: tmp}
 	defer procs.KillAll()
 	cells := harness.Plan(o.Quick)
-	if profile {
-		o.Gateways = []string{harness.Strait}
-		cells = cells[:1]
-	}
-	gws, err := harness.Setup(ctx, o, procs, cells)
+	env, err := harness.Setup(ctx, o, procs)
 	if err != nil {
 		log.Print(err)
 		return 1
 	}
 	results := filepath.Join(o.PerfDir, "results")
 	if profile {
-		if err := harness.Profile(ctx, gws[harness.Strait], secs, tmp, results, filepath.Join(results, "profile.md")); err != nil {
+		if err := harness.Profile(ctx, env.StartGateway(harness.Strait), secs, tmp, results, filepath.Join(results, "profile.md")); err != nil {
 			log.Print(err)
 			return 1
 		}
 		log.Printf("wrote results/profile.md in %v", time.Since(start).Round(time.Second))
 		return 0
 	}
-	res := harness.Measure(ctx, o, gws, cells, tmp)
+	res := harness.Measure(ctx, o, env, cells)
 	procs.KillAll()
-	if err := writeReport(o, gws, res, out, time.Since(start), load0); err != nil {
+	if err := writeReport(o, res, out, time.Since(start), load0); err != nil {
 		log.Print(err)
 		return 1
 	}
@@ -56,7 +52,7 @@ func run(ctx context.Context, o harness.Options, profile bool, secs int, out str
 	return 0
 }
 
-func writeReport(o harness.Options, gws map[string]*harness.Gateway, res []*harness.CellResult, out string, took time.Duration, load0 string) error {
+func writeReport(o harness.Options, res []*harness.CellResult, out string, took time.Duration, load0 string) error {
 	var b strings.Builder
 	mode := "full"
 	if o.Quick {
@@ -71,16 +67,11 @@ func writeReport(o harness.Options, gws map[string]*harness.Gateway, res []*harn
 		"the load tool (wrk for HTTP/1.1, h2load for h2c and gRPC; one thread, one request in flight per connection) and the "+
 		"grpc-go upstream share CPU %s. Each figure is the median of %d runs of %v (twice that at 1000 connections), interleaved across gateways (A B C A B C), "+
 		"after one %v warm-up run each. CPU µs/req is the gateway's utime+stime (/proc/PID/stat) over the run divided by "+
-		"requests completed; peak RSS is VmHWM (/proc/PID/status) reset before each run. QPS spread is ±half the max-min range "+
+		"requests completed; peak RSS is VmHWM (/proc/PID/status), reset before each run; every block starts its gateways afresh. QPS spread is ±half the max-min range "+
 		"as a share of the median. Before any load, one request per workload and gateway is checked for the right answer "+
 		"(grpc-go for gRPC, so grpc-status is verified, which h2load does not do). \"direct\" is a second upstream instance on "+
 		"CPU %s called without a gateway: the limit.\n\n",
 		harness.GatewayCPU, harness.LoadCPU, o.Repeats, o.Duration, o.Warmup, harness.GatewayCPU)
-	for _, name := range harness.AllGateways {
-		if g, ok := gws[name]; ok && g.Err != nil {
-			fmt.Fprintf(&b, "- %s failed to start: %s\n", name, strings.Join(strings.Fields(g.Err.Error()), " "))
-		}
-	}
 	harness.WriteTable(&b, res)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,6 +45,8 @@ type Env struct {
 	Procs    *Procs
 	Upstream string // the shared upstream's address
 	Desc     string // proto/bench.pb
+
+	StraitErr error // strait did not build
 }
 
 var gomaxprocs1 = []string{"GOMAXPROCS=1"}
@@ -52,6 +55,10 @@ var gomaxprocs1 = []string{"GOMAXPROCS=1"}
 // never fails: a gateway that does not come up carries Err.
 func (e *Env) StartGateway(name string) *Gateway {
 	g := &Gateway{Name: name}
+	if name == Strait && e.StraitErr != nil {
+		g.Err = fmt.Errorf("build: %w", e.StraitErr)
+		return g
+	}
 	addr, err := FreePort()
 	if err != nil {
 		g.Err = err
@@ -64,6 +71,9 @@ func (e *Env) StartGateway(name string) *Gateway {
 	}
 	if g.Err != nil && g.Proc != nil {
 		g.Proc.Kill()
+	}
+	if g.Err != nil {
+		log.Printf("%s did not start: %v", name, g.Err)
 	}
 	return g
 }

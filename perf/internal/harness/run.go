@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log"
 	"os"
 	"path/filepath"
@@ -49,10 +48,10 @@ type CellResult struct {
 	Series []*Series // in the workload's gateway order
 }
 
-// Setup installs and builds everything, then starts the upstream and the
-// gateways the plan needs. A strait that does not build or start is
-// reported, not fatal. The caller must KillAll procs.
-func Setup(ctx context.Context, o Options, procs *Procs, cells []Cell) (map[string]*Gateway, error) {
+// Setup installs and builds everything and starts the shared upstream. A
+// strait that does not build is recorded in Env.StraitErr, not fatal. The
+// caller must KillAll procs.
+func Setup(ctx context.Context, o Options, procs *Procs) (*Env, error) {
 	if o.Install {
 		if err := InstallTools(ctx, o.PerfDir); err != nil {
 			return nil, err
@@ -72,18 +71,8 @@ func Setup(ctx context.Context, o Options, procs *Procs, cells []Cell) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	gws := map[string]*Gateway{}
-	for _, name := range neededGateways(o, cells) {
-		if name == Strait && straitErr != nil {
-			gws[name] = &Gateway{Name: name, Err: fmt.Errorf("build: %w", straitErr)}
-			continue
-		}
-		gws[name] = env.StartGateway(name)
-		if err := gws[name].Err; err != nil {
-			log.Printf("%s did not start: %v", name, err)
-		}
-	}
-	return gws, nil
+	env.StraitErr = straitErr
+	return env, nil
 }
 
 func startUpstream(o Options, procs *Procs) (*Env, error) {
@@ -102,45 +91,34 @@ func startUpstream(o Options, procs *Procs) (*Env, error) {
 		Desc: filepath.Join(o.PerfDir, "proto", "bench.pb")}, nil
 }
 
-func neededGateways(o Options, cells []Cell) []string {
-	var out []string
-	for _, g := range AllGateways {
-		if len(o.Gateways) > 0 && !slices.Contains(o.Gateways, g) {
-			continue
-		}
-		for _, c := range cells {
-			if slices.Contains(c.W.Gateways, g) {
-				out = append(out, g)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// Measure checks one answer per workload and gateway, then runs the cells
-// with repeats interleaved across gateways (A B C A B C ...). It stops early,
-// keeping what it has, when ctx ends.
-func Measure(ctx context.Context, o Options, gws map[string]*Gateway, cells []Cell, tmp string) []*CellResult {
-	checked := map[string]string{} // workload/gateway -> failure
+// Measure runs the cells in order. Each cell starts its gateways afresh (so
+// memory kept from an earlier cell does not count, and a gateway that died
+// gets another chance), checks one answer from each, then runs the repeats
+// interleaved across gateways (A B C A B C ...). It stops early, keeping
+// what it has, when ctx ends.
+func Measure(ctx context.Context, o Options, env *Env, cells []Cell) []*CellResult {
 	var out []*CellResult
 	for _, c := range cells {
+		if ctx.Err() != nil {
+			break
+		}
 		cr := &CellResult{Cell: c}
+		gws := map[string]*Gateway{}
 		for _, name := range c.W.Gateways {
-			g, ok := gws[name]
-			if !ok {
+			if len(o.Gateways) > 0 && !slices.Contains(o.Gateways, name) {
 				continue
 			}
-			s := &Series{Gateway: name}
-			key := c.W.Name + "/" + name
-			if _, done := checked[key]; !done {
-				checked[key] = checkGateway(ctx, c.W, g)
-			}
-			s.Failed = checked[key]
-			cr.Series = append(cr.Series, s)
+			g := env.StartGateway(name)
+			gws[name] = g
+			cr.Series = append(cr.Series, &Series{Gateway: name, Failed: checkGateway(ctx, c.W, g)})
 		}
 		out = append(out, cr)
-		runCell(ctx, o, gws, cr, tmp)
+		runCell(ctx, o, gws, cr, env.TmpDir)
+		for _, g := range gws {
+			if g.Proc != nil {
+				g.Proc.Kill()
+			}
+		}
 	}
 	return out
 }
