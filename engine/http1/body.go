@@ -22,7 +22,7 @@ func ReadBody(r Reader, req *Request, lim Limits) error {
 	case req.ContentLength > 0:
 		b, err := r.Next(int(req.ContentLength))
 		if err != nil {
-			return eof(err)
+			return fail(r, eof(err))
 		}
 		req.Body = b
 	}

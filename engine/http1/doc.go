@@ -30,8 +30,11 @@
 // buffered, or netpoll calls it again at once. ReadHead and ReadBody wait
 // for the rest of a partial request inside r.Peek / r.Next, which block in
 // netpoll until the bytes arrive or the connection's read timeout fires
-// (the engine sets that timeout; it is the slowloris bound). After an
-// *Error the buffered bytes are skipped, so a caller loop on r.Len() ends.
+// (the engine sets that timeout; it is the slowloris bound). The timeout
+// bounds each wait, not the whole head: a client trickling a byte per
+// interval is stopped by MaxHeaderBytes, or sooner by an engine timer that
+// closes the connection. After any error the buffered bytes are skipped,
+// so a caller loop on r.Len() ends.
 //
 // http1 must not import strait's engine, upstream, transcode or h2
 // packages, nor netpoll: netpoll.Reader satisfies Reader.

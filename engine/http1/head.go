@@ -14,7 +14,7 @@ func ReadHead(r Reader, req *Request, lim Limits) error {
 	}
 	head, err := r.Next(n)
 	if err != nil {
-		return eof(err)
+		return fail(r, eof(err))
 	}
 	if err := parseHead(head, req, lim); err != nil {
 		return fail(r, err)

@@ -96,12 +96,10 @@ func ReadRequest(r Reader, req *Request, lim Limits) error {
 	return ReadBody(r, req, lim)
 }
 
-// fail skips what is buffered after a protocol error, so that a caller
-// looping while r.Len() > 0 stops, and returns err.
+// fail skips what is buffered after an error, so that a caller looping
+// while r.Len() > 0 stops even if it does not close, and returns err.
 func fail(r Reader, err error) error {
-	if _, ok := err.(*Error); ok {
-		_ = r.Skip(r.Len())
-	}
+	_ = r.Skip(r.Len())
 	return err
 }
 

@@ -228,9 +228,13 @@ func TestReadRequestIncomplete(t *testing.T) {
 	full := crlf("POST /p HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n3\nabc\n0\nA: 1\n\n")
 	for i := 0; i < len(full); i++ {
 		var req Request
-		err := ReadRequest(newSliceReader([]byte(full[:i]), 1), &req, Limits{})
+		r := newSliceReader([]byte(full[:i]), 1)
+		err := ReadRequest(r, &req, Limits{})
 		if !errors.Is(err, io.EOF) {
 			t.Fatalf("prefix %d: got %v; want io.EOF", i, err)
+		}
+		if r.Len() != 0 {
+			t.Fatalf("prefix %d: %d bytes left buffered after the error", i, r.Len())
 		}
 	}
 }
