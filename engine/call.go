@@ -3,7 +3,7 @@ package engine
 import (
 	"errors"
 	"strconv"
-		"time"
+	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -42,7 +42,7 @@ type call struct {
 	out   sink
 	web   webMode
 
-	serial         // everything below is guarded by serial.op
+	serial  // everything below is guarded by serial.op
 	up      *h2.Stream
 	timer   *time.Timer
 	done    bool

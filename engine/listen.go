@@ -73,9 +73,9 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	return c.h1.serve()
 }
 
-// isHTTP1 reports whether the first line ends in an HTTP version (other
-// versions get the parser's 505). A
-// line longer than max is left to the HTTP/1.1 parser to refuse (414).
+// isHTTP1 reports whether the first line ends in an HTTP version (versions
+// other than 1.x then get the parser's 505). A line longer than max is left
+// to the parser to refuse (414).
 func isHTTP1(r netpoll.Reader, max int) bool {
 	for n := r.Len(); ; n = r.Len() + 1 {
 		if n > max {

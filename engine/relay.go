@@ -17,8 +17,8 @@ const relayHighWater = 256 << 10
 // linked so a slow reader on either side slows the writer on the other.
 // One value handles both streams; s == r.down tells which side spoke.
 type relay struct {
-	e     *Engine
-	down  *h2.Stream
+	e    *Engine
+	down *h2.Stream
 	serial
 	up    *h2.Stream // guarded by serial.op, like everything below
 	timer *time.Timer
