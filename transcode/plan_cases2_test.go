@@ -186,14 +186,16 @@ func TestNestingDiff(t *testing.T) {
 	deep := func(n int) string {
 		return strings.Repeat(`{"left":`, n) + `{}` + strings.Repeat(`}`, n)
 	}
-	runCases(t, []jsonCase{
-		{zNode, `{"name":"root","left":{"name":"l"},"right":{"children":[{},{"payload":{"i64":"5"}}]}}`},
-		{zNode, deep(50)},
+	runCasesWith(t, optionSets[:2], []jsonCase{
 		{zNode, deep(9998)},
 		{zNode, deep(9999)},
 		{zNode, deep(10000)},
 		{zNode, `{"unknown":` + strings.Repeat("[", 9998) + strings.Repeat("]", 9998) + `}`},
 		{zNode, `{"unknown":` + strings.Repeat("[", 9999) + strings.Repeat("]", 9999) + `}`},
+	})
+	runCases(t, []jsonCase{
+		{zNode, `{"name":"root","left":{"name":"l"},"right":{"children":[{},{"payload":{"i64":"5"}}]}}`},
+		{zNode, deep(50)},
 		{zNames, `{"snakeCaseName":1,"renamed":2,"x2y":3,"bigNumber":4,"midNumber":5}`},
 		{zNames, `{"snake_case_name":1,"custom":2}`},
 		{zNames, `{"snake_case_name":1,"snakeCaseName":2}`},

@@ -159,10 +159,12 @@ var optionSets = []Options{
 	{UseEnumNumbers: true},
 }
 
-func runCases(t *testing.T, cases []jsonCase) {
+func runCases(t *testing.T, cases []jsonCase) { runCasesWith(t, optionSets, cases) }
+
+func runCasesWith(t *testing.T, opts []Options, cases []jsonCase) {
 	z := loadZoo(t)
 	var schemas []*Schema
-	for _, o := range optionSets {
+	for _, o := range opts {
 		schemas = append(schemas, z.schema(t, o))
 	}
 	for _, c := range cases {

@@ -175,9 +175,9 @@ func (g *randGen) knownValue(m protoreflect.Message, depth int) {
 func TestRandomMessagesDiff(t *testing.T) {
 	z := loadZoo(t)
 	names := []string{zZoo, zConf, zWKT, zMaps, zOneofs, zRepeated}
-	seeds := 300
+	seeds := 120
 	if testing.Short() {
-		seeds = 30
+		seeds = 20
 	}
 	accepted := 0
 	for _, o := range optionSets {

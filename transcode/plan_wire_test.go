@@ -38,7 +38,7 @@ func TestRawWireDiff(t *testing.T) {
 	unknown = protowire.AppendTag(protowire.AppendTag(unknown, 10003, protowire.StartGroupType), 10003, protowire.EndGroupType)
 	for _, o := range optionSets[:3] {
 		s := z.schema(t, o)
-		for seed := 0; seed < 100; seed++ {
+		for seed := 0; seed < 50; seed++ {
 			g := &randGen{r: rand.New(rand.NewPCG(uint64(seed), 11)), z: z}
 			for _, name := range []string{zZoo, zConf, zOneofs, zMaps, zRepeated, zWKT} {
 				md := z.md(t, name)
