@@ -37,24 +37,6 @@ func isSlashEscape(b []byte, i int) bool {
 	return i+2 < len(b) && b[i] == '%' && b[i+1] == '2' && (b[i+2] == 'F' || b[i+2] == 'f')
 }
 
-// pctDecodedLen is the length of b after appendPctDecoded; ok is false on a
-// malformed escape.
-func pctDecodedLen(b []byte, keepSlash bool) (n int, ok bool) {
-	for i := 0; i < len(b); i++ {
-		if b[i] == '%' {
-			if i+2 >= len(b) || pctUnhex(b[i+1]) < 0 || pctUnhex(b[i+2]) < 0 {
-				return 0, false
-			}
-			if keepSlash && isSlashEscape(b, i) {
-				n += 2
-			}
-			i += 2
-		}
-		n++
-	}
-	return n, true
-}
-
 // appendPctDecoded appends b with its escapes decoded; plus turns '+' into a
 // space (query strings). The caller has checked the escapes.
 func appendPctDecoded(dst, b []byte, keepSlash, plus bool) []byte {

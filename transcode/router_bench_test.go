@@ -207,3 +207,21 @@ func FuzzPctDecode(f *testing.F) {
 		}
 	})
 }
+
+// pctDecodedLen is a reference for appendPctDecoded: the decoded length,
+// counted a different way; ok is false on a malformed escape.
+func pctDecodedLen(b []byte, keepSlash bool) (n int, ok bool) {
+	for i := 0; i < len(b); i++ {
+		if b[i] == '%' {
+			if i+2 >= len(b) || pctUnhex(b[i+1]) < 0 || pctUnhex(b[i+2]) < 0 {
+				return 0, false
+			}
+			if keepSlash && isSlashEscape(b, i) {
+				n += 2
+			}
+			i += 2
+		}
+		n++
+	}
+	return n, true
+}
