@@ -1,6 +1,7 @@
 package transcode
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -55,6 +56,11 @@ func FuzzWireToJSON(f *testing.F) {
 		f.Add(b, uint8(i%len(fuzzMessages)), uint8(i))
 	}
 	f.Add([]byte{0x08, 0x01, 0x08, 0x02, 0x1a, 0x00, 0x10, 0x80, 0x01}, uint8(0), uint8(0))
+	for i := range fuzzMessages { // a random message of each type
+		g := &randGen{r: rand.New(rand.NewPCG(uint64(i), 5)), z: z}
+		b, _ := proto.Marshal(g.message(z.md(f, fuzzMessages[i]), 2).Interface())
+		f.Add(b, uint8(i), uint8(i))
+	}
 	var schemas []*Schema
 	for _, o := range optionSets {
 		schemas = append(schemas, z.schema(f, o))
