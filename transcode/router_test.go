@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -214,5 +215,35 @@ func TestRouteFlags(t *testing.T) {
 			t.Errorf("%s %s: got in=%v out=%v stream=%v; want %v %v %v", tt.method, tt.path,
 				rt.HTTPBodyRequest, rt.HTTPBodyResponse, rt.ServerStreaming, tt.httpBodyIn, tt.bodyOut, tt.streaming)
 		}
+	}
+}
+
+// TestRouterConcurrent shares one Router between goroutines, each with its
+// own Match (run with -race).
+func TestRouterConcurrent(t *testing.T) {
+	r := loadTestRouter(t, RouterOptions{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var m Match
+			for i := 0; i < 200; i++ {
+				if err := r.Match("GET", []byte("/v1/things/a%20b/inner/7"), &m); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := m.AppendRequest(nil, []byte("inner.name=x&nums=1"), nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
