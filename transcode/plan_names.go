@@ -4,10 +4,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// nameTable maps names to small integers with open addressing over an
-// FNV-1a hash: a lookup by []byte hashes once and compares one or two
-// strings, with no allocation (a map[string] lookup would hash through the
-// runtime and cost more on short keys).
+// nameTable maps names to small integers with open addressing: a lookup
+// by []byte hashes a few bytes and compares one or two strings, with no
+// allocation (a map[string] lookup hashes every byte through the runtime).
 type nameTable struct {
 	mask  uint32
 	slots []nameSlot
@@ -19,20 +18,16 @@ type nameSlot struct {
 	used bool
 }
 
-func nameHash(b []byte) uint32 {
-	h := uint32(2166136261)
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
+// nameHash mixes the length and three bytes of a name: field and enum
+// names differ there almost always, probes compare whole strings anyway,
+// and hashing every byte cost a fifth of JSON decoding.
+func nameHash[S string | []byte](b S) uint32 {
+	n := len(b)
+	if n == 0 {
+		return 0
 	}
-	return h
-}
-
-func nameHashString(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
+	h := uint32(n)*0x9E3779B1 ^ uint32(b[0])*0x85EBCA77 ^ uint32(b[n-1])*0xC2B2AE3D ^ uint32(b[n/2])*0x27D4EB2F
+	return h ^ h>>15
 }
 
 // newNameTable builds a table; the first occurrence of a duplicate key wins.
@@ -43,7 +38,7 @@ func newNameTable(keys []string, vals []int32) nameTable {
 	}
 	t := nameTable{mask: n - 1, slots: make([]nameSlot, n)}
 	for i, k := range keys {
-		j := nameHashString(k) & t.mask
+		j := nameHash(k) & t.mask
 		for t.slots[j].used && t.slots[j].name != k {
 			j = (j + 1) & t.mask
 		}
