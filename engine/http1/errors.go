@@ -12,6 +12,7 @@ func (e *Error) Error() string { return "http1: " + e.Msg }
 
 // Protocol errors, shared values so the error path does not allocate.
 var (
+	errIncomplete     = &Error{400, "incomplete request head"} // internal: wait for more
 	errBadRequestLine = &Error{400, "malformed request line"}
 	errBadMethod      = &Error{400, "invalid method"}
 	errBadTarget      = &Error{400, "invalid request target"}

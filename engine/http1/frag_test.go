@@ -102,6 +102,11 @@ func TestFragmented(t *testing.T) {
 			if got := readAll(newSliceReader(data, chunk), lim); !got.equal(want) {
 				t.Fatalf("%s in %d-byte pieces: got %v; want %v", name, chunk, got, want)
 			}
+			r := newSliceReader(data, chunk*50)
+			r.copying = true
+			if got := readAll(r, lim); !got.equal(want) {
+				t.Fatalf("%s copied, in %d-byte pieces: got %v; want %v", name, chunk*50, got, want)
+			}
 		}
 	}
 }

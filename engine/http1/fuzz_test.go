@@ -41,6 +41,11 @@ func FuzzReadRequest(f *testing.F) {
 		if got := readAll(split, fuzzLimits); !got.equal(want) {
 			t.Fatalf("split at %d: got %v; want %v", chunk, got, want)
 		}
+		copied := newSliceReader(data, int(chunk)*8)
+		copied.copying = true
+		if got := readAll(copied, fuzzLimits); !got.equal(want) {
+			t.Fatalf("copied in %d-byte pieces: got %v; want %v", int(chunk)*8, got, want)
+		}
 		netHTTPAgrees(t, data, want)
 	})
 }

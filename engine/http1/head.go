@@ -8,6 +8,10 @@ import "bytes"
 // lim.MaxBodyBytes is a 413 here, before any body byte is read.
 func ReadHead(r Reader, req *Request, lim Limits) error {
 	lim = lim.withDefaults()
+	if err := readHeadFast(r, req, lim); err != errIncomplete {
+		return err
+	}
+	req.Reset()
 	n, err := headLen(r, lim.MaxHeaderBytes)
 	if err != nil {
 		return fail(r, err)
@@ -16,8 +20,42 @@ func ReadHead(r Reader, req *Request, lim Limits) error {
 	if err != nil {
 		return fail(r, eof(err))
 	}
-	if err := parseHead(head, req, lim); err != nil {
+	if _, err := parseHead(head, req, lim); err != nil {
 		return fail(r, err)
+	}
+	return nil
+}
+
+// readHeadFast parses the head in one pass over what is buffered, the
+// usual case. It returns errIncomplete when the head has not all arrived,
+// and also for an error found before the head's end has arrived, so that
+// errors surface at the same point at any read fragmentation.
+func readHeadFast(r Reader, req *Request, lim Limits) error {
+	buf, err := r.Peek(min(r.Len(), lim.MaxHeaderBytes))
+	if err != nil || len(buf) == 0 {
+		return errIncomplete
+	}
+	n, err := parseHead(buf, req, lim)
+	switch {
+	case err == errIncomplete:
+		return err
+	case err != nil:
+		if findHeadEnd(buf, 0) == 0 {
+			return errIncomplete
+		}
+		return fail(r, err)
+	}
+	head, err := r.Next(n)
+	if err != nil {
+		return fail(r, eof(err))
+	}
+	if &head[0] != &buf[0] {
+		// r copied the head out of several buffers: the views must point
+		// into the copy that lives until Release.
+		req.Reset()
+		if _, err := parseHead(head, req, lim); err != nil {
+			return fail(r, err)
+		}
 	}
 	return nil
 }
@@ -94,34 +132,38 @@ func leadingCRLF(b []byte) int {
 // cutLine splits the first CRLF-ended line off b.
 func cutLine(b []byte) (line, rest []byte, err error) {
 	i := bytes.IndexByte(b, '\n')
-	if i < 1 || b[i-1] != '\r' {
+	switch {
+	case i < 0:
+		return nil, nil, errIncomplete
+	case i == 0 || b[i-1] != '\r':
 		return nil, nil, errBareLF
 	}
 	return b[:i-1], b[i+1:], nil
 }
 
-// parseHead parses a complete head (as found by findHeadEnd) into req.
-func parseHead(head []byte, req *Request, lim Limits) error {
-	line, rest, err := cutLine(head[leadingCRLF(head):])
+// parseHead parses the head at the start of buf into req and returns its
+// length; errIncomplete means buf ends before the head does.
+func parseHead(buf []byte, req *Request, lim Limits) (int, error) {
+	line, rest, err := cutLine(buf[leadingCRLF(buf):])
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := parseRequestLine(line, req); err != nil {
-		return err
+		return 0, err
 	}
 	var st fieldState
 	for {
 		if line, rest, err = cutLine(rest); err != nil {
-			return err
+			return 0, err
 		}
 		if len(line) == 0 {
-			return st.finish(req, lim)
+			return len(buf) - len(rest), st.finish(req, lim)
 		}
 		if len(req.Headers) == lim.MaxHeaders {
-			return errTooMany
+			return 0, errTooMany
 		}
 		if err := st.field(req, line); err != nil {
-			return err
+			return 0, err
 		}
 	}
 }

@@ -7,11 +7,17 @@ import "io"
 // has arrived) delivers chunk more, like netpoll blocking until the next
 // read. Past the end it fails with io.EOF, so a parser that spins on an
 // incomplete request ends instead of hanging.
+//
+// With copying set it behaves like netpoll's LinkBuffer when the bytes
+// span several nodes: Peek returns a reused scratch copy, which the next
+// Next or Skip overwrites, and Next returns a fresh copy.
 type sliceReader struct {
 	data       []byte
 	off, avail int
 	chunk      int
 	waits      int
+	copying    bool
+	scratch    []byte
 }
 
 func newSliceReader(data []byte, chunk int) *sliceReader {
@@ -38,15 +44,27 @@ func (r *sliceReader) Peek(n int) ([]byte, error) {
 	if err := r.wait(n); err != nil {
 		return nil, err
 	}
-	return r.data[r.off : r.off+n : r.off+n], nil
+	p := r.data[r.off : r.off+n : r.off+n]
+	if r.copying {
+		r.scratch = append(r.scratch[:0], p...)
+		return r.scratch, nil
+	}
+	return p, nil
 }
 
 func (r *sliceReader) Next(n int) ([]byte, error) {
-	p, err := r.Peek(n)
-	if err == nil {
-		r.off += n
+	if err := r.wait(n); err != nil {
+		return nil, err
 	}
-	return p, err
+	p := r.data[r.off : r.off+n : r.off+n]
+	r.off += n
+	if r.copying {
+		for i := range r.scratch {
+			r.scratch[i] = '!'
+		}
+		return append([]byte(nil), p...), nil
+	}
+	return p, nil
 }
 
 func (r *sliceReader) Skip(n int) error {
