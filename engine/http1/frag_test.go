@@ -33,11 +33,17 @@ func (r result) equal(o result) bool {
 // buffered, one request at a time, until an error; when r runs dry
 // between requests, the next arrival is the next OnRequest.
 func readAll(r *sliceReader, lim Limits) result {
+	return readEach(r, lim, func() bool { return r.wait(1) == nil })
+}
+
+// readEach is readAll over any Reader; arrive delivers more bytes when r
+// is empty between requests, and reports false at the end.
+func readEach(r Reader, lim Limits, arrive func() bool) result {
 	var (
 		out result
 		req Request
 	)
-	for (r.Len() > 0 || r.wait(1) == nil) && len(out.reqs) < 64 {
+	for (r.Len() > 0 || arrive()) && len(out.reqs) < 64 {
 		req.Reset()
 		if err := ReadRequest(r, &req, lim); err != nil {
 			out.status = status(err)

@@ -246,3 +246,32 @@ func cpuTime(t *testing.T) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// TestLinkBufferNodes reads streams from a real netpoll LinkBuffer built
+// of many small nodes, so that heads, bodies and chunk lines span nodes
+// and netpoll's Peek and Next copy them (Peek into a scratch buffer the
+// next read overwrites).
+func TestLinkBufferNodes(t *testing.T) {
+	streams := []string{pipeline, string(restPOST(3000)), string(chunkedPOST)}
+	for _, tc := range invalidCases {
+		if tc.lim == (Limits{}) {
+			streams = append(streams, caseInput(tc.name, tc.in))
+		}
+	}
+	for _, s := range streams {
+		want := readAll(newSliceReader([]byte(s), 0), Limits{})
+		for _, piece := range []int{1, 3, 7, 50, 1000} {
+			lb := netpoll.NewLinkBuffer()
+			for i := 0; i < len(s); i += piece {
+				node := netpoll.NewLinkBuffer()
+				_, _ = node.WriteString(s[i:min(i+piece, len(s))])
+				_ = node.Flush()
+				_ = lb.Append(node)
+			}
+			_ = lb.Flush()
+			if got := readEach(lb, Limits{}, func() bool { return false }); !got.equal(want) {
+				t.Fatalf("%.30q in %d-byte nodes: got %v; want %v", s, piece, got, want)
+			}
+		}
+	}
+}
