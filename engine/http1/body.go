@@ -6,6 +6,9 @@ import "bytes"
 // allows less than 4096 bytes).
 const maxChunkLine = 1024
 
+// maxOverhead bounds chunk framing beyond its allowance (see readChunked).
+const maxOverhead = 16 << 10
+
 // ReadBody reads the body announced by the head ReadHead parsed into req:
 // a Content-Length body becomes a view into r, a chunked body is decoded
 // into req's own buffer. Call it after writing "100 Continue" when
@@ -32,13 +35,22 @@ func ReadBody(r Reader, req *Request, lim Limits) error {
 // readChunked decodes a chunked body and its trailer section
 // (RFC 9112 §7.1). Trailer fields are checked like header fields and
 // dropped: nothing downstream reads request trailers.
+//
+// Framing bytes are budgeted like net/http does: 16 per chunk plus twice
+// the chunk's data are free, and more than maxOverhead beyond that is a
+// 400, so tiny chunks with long extensions cannot cost far more work than
+// the body they carry.
 func readChunked(r Reader, req *Request, lim Limits) error {
 	body := req.body[:0]
 	defer func() { req.body = body; req.Body = body }()
+	overhead := 0
 	for {
-		size, err := readChunkSize(r, lim.MaxBodyBytes-len(body))
+		size, n, err := readChunkSize(r, lim.MaxBodyBytes-len(body))
 		if err != nil {
 			return err
+		}
+		if overhead = max(0, overhead+n+2-16-2*size); overhead > maxOverhead {
+			return errChunkOverhead
 		}
 		if size == 0 {
 			return readTrailers(r, lim)
@@ -55,26 +67,27 @@ func readChunked(r Reader, req *Request, lim Limits) error {
 // readChunkSize reads chunk-size [chunk-ext] CRLF. Extensions are checked
 // for characters and ignored; whitespace before them is not accepted (a
 // known disagreement between parsers). A size over budget is a 413.
-func readChunkSize(r Reader, budget int) (int, error) {
+// It returns the size and the line's length with its CRLF.
+func readChunkSize(r Reader, budget int) (size, n int, err error) {
 	line, n, err := peekLine(r, maxChunkLine)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var size uint64
+	var v uint64
 	i := 0
 	for ; i < len(line) && hexVal[line[i]] >= 0; i++ {
 		if i == 16 {
-			return 0, errChunkOverflow
+			return 0, 0, errChunkOverflow
 		}
-		size = size<<4 | uint64(hexVal[line[i]])
+		v = v<<4 | uint64(hexVal[line[i]])
 	}
 	if i == 0 || (i < len(line) && (line[i] != ';' || !validValue(line[i:]))) {
-		return 0, errChunkSize
+		return 0, 0, errChunkSize
 	}
-	if size > uint64(budget) {
-		return 0, errBodyTooLarge
+	if v > uint64(budget) {
+		return 0, 0, errBodyTooLarge
 	}
-	return int(size), skip(r, n)
+	return int(v), n, skip(r, n)
 }
 
 // peekLine waits for a CRLF-ended line of at most limit bytes at the start

@@ -44,4 +44,5 @@ var (
 	errChunkOverflow  = &Error{400, "chunk size overflow"}
 	errChunkEnd       = &Error{400, "chunk data not followed by CRLF"}
 	errChunkLine      = &Error{400, "chunk line too long"}
+	errChunkOverhead  = &Error{400, "too much chunk framing for the data"}
 )

@@ -1,6 +1,9 @@
 package http1
 
 import (
+	"bufio"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,5 +84,34 @@ func TestEndlessHead(t *testing.T) {
 	r = newSliceReader([]byte(in), 1000)
 	if err := ReadRequest(r, &req, Limits{MaxHeaderBytes: 8 << 10, MaxHeaders: 1 << 20}); status(err) != 431 {
 		t.Fatalf("got %v; want 431", err)
+	}
+}
+
+// TestChunkOverhead: one-byte chunks pass, one-byte chunks with long
+// extensions are refused once framing outweighs the data, as net/http
+// refuses them.
+func TestChunkOverhead(t *testing.T) {
+	head := crlf("POST / HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n")
+	for _, tc := range []struct {
+		chunk string
+		want  int
+	}{
+		{"1\r\nx\r\n", 0},
+		{"1;" + strings.Repeat("e", 100) + "\r\nx\r\n", 0},
+		{"1;" + strings.Repeat("e", 1000) + "\r\nx\r\n", 400},
+	} {
+		in := head + strings.Repeat(tc.chunk, 100) + "0\r\n\r\n"
+		var req Request
+		err := ReadRequest(newSliceReader([]byte(in), 0), &req, Limits{})
+		if got := status(err); got != tc.want {
+			t.Errorf("%.20q x100: got %d (%v); want %d", tc.chunk, got, err, tc.want)
+		}
+		hreq, herr := http.ReadRequest(bufio.NewReader(strings.NewReader(in)))
+		if herr == nil {
+			_, herr = io.ReadAll(hreq.Body)
+		}
+		if (herr == nil) != (tc.want == 0) {
+			t.Errorf("%.20q x100: net/http says %v", tc.chunk, herr)
+		}
 	}
 }
