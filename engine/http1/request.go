@@ -3,8 +3,9 @@ package http1
 import "io"
 
 // Reader is the part of netpoll.Reader the codec needs. Peek and Next block
-// until n bytes are buffered or the reader fails; slices they return are
-// valid until Release.
+// until n bytes are buffered or the reader fails. A slice from Next is
+// valid until Release; one from Peek only until the next read (netpoll
+// reuses its copy of bytes that span buffers).
 type Reader interface {
 	Len() int
 	Peek(n int) ([]byte, error)
@@ -51,7 +52,7 @@ type Header struct {
 type Request struct {
 	Method   []byte // a token; case-sensitive (RFC 9110 §9.1)
 	Target   []byte // request-target as sent
-	Path     []byte // "/..." (origin or absolute form), or "*"
+	Path     []byte // "/..." (origin or absolute form; "/" for "http://h"), or "*"
 	RawQuery []byte // after '?', without it; nil when absent
 
 	Headers []Header // every field in order, Host included
