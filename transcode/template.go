@@ -72,7 +72,10 @@ func parseTemplate(src string) (*pathTemplate, error) {
 	if err := t.parseSegments(body); err != nil {
 		return nil, tmplErr(src, err.Error())
 	}
-	return t, t.check()
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func tmplErr(src, msg string) error {
