@@ -191,3 +191,21 @@ func TestResetKeepsBuffers(t *testing.T) {
 		t.Errorf("Reset dropped buffers: caps %d,%d; want %d,%d", cap(req.Headers), cap(req.body), hc, bc)
 	}
 }
+
+// TestResetDropsLargeBody: a connection that once received a large chunked
+// body does not keep its buffer while idle.
+func TestResetDropsLargeBody(t *testing.T) {
+	big := strings.Repeat("z", maxKeptBody+1)
+	in := crlf("POST /c HTTP/1.1\nHost: h\nTransfer-Encoding: chunked\n\n") + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(big), big)
+	var req Request
+	if err := ReadRequest(newSliceReader([]byte(in), 0), &req, Limits{}); err != nil || string(req.Body) != big {
+		t.Fatalf("got %d bytes, %v", len(req.Body), err)
+	}
+	req.Reset()
+	if cap(req.body) != 0 {
+		t.Errorf("Reset kept a %d-byte body buffer", cap(req.body))
+	}
+	if e := (&Error{Status: 400, Msg: "x"}); e.Error() != "http1: x" {
+		t.Errorf("Error() = %q", e.Error())
+	}
+}
