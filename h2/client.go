@@ -22,7 +22,7 @@ func (c *Conn) OpenStream(fields []Field, end bool, h StreamHandler) (*Stream, e
 	c.streams[s.id] = s
 	c.nLocal++
 	c.writeHeaders(s.id, fields, end)
-	if err := c.flush(); err != nil {
+	if err := c.flushSoon(); err != nil {
 		delete(c.streams, s.id)
 		c.nLocal--
 		return nil, err

@@ -217,7 +217,9 @@ func TestClientKeepAlive(t *testing.T) {
 	if r.err == nil {
 		t.Fatal("stream on a dead connection ended cleanly")
 	}
-	if nc.IsActive() {
-		t.Fatal("connection still open after PingTimeout")
+	for deadline := time.Now().Add(5 * time.Second); nc.IsActive(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("connection still open after PingTimeout")
+		}
 	}
 }

@@ -82,7 +82,7 @@ func (r *result) wait(t testing.TB) {
 	t.Helper()
 	select {
 	case <-r.done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("stream did not close")
 	}
 }
@@ -94,7 +94,7 @@ func reqFields(method, path string) []h2.Field {
 
 // openRetry opens a stream, waiting for a slot if the connection is full.
 func openRetry(t testing.TB, c *h2.Conn, f []h2.Field, end bool, h h2.StreamHandler) *h2.Stream {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		s, err := c.OpenStream(f, end, h)
 		if err == nil {
@@ -122,7 +122,7 @@ func TestClientXNetServer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			size := (i * 7919) % (200 << 10)
+			size := (i * 7919) % (100 << 10)
 			r := newResult()
 			results[i] = r
 			s := openRetry(t, c, reqFields("POST", "/echo"), false, r)

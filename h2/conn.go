@@ -85,6 +85,7 @@ type Conn struct {
 	resetIDs  [16]uint32
 	resetPos  int
 	dirty     bool
+	serving   bool // Serve is running and will flush before it returns or waits
 	werr      error
 	err       error // set once the connection is finished
 	goAway    bool  // we sent GOAWAY: no new streams
@@ -199,6 +200,16 @@ func (c *Conn) frame(h FrameHeader) []byte {
 	return buf[FrameHeaderLen:]
 }
 
+// flushSoon flushes unless Serve is running: then its flush at the end of
+// the input batch carries this write too, so a response written from a
+// callback costs no extra syscall.
+func (c *Conn) flushSoon() error {
+	if c.serving {
+		return c.werr
+	}
+	return c.flush()
+}
+
 func (c *Conn) flush() error {
 	if c.dirty && c.werr == nil {
 		c.dirty = false
@@ -226,23 +237,21 @@ func (c *Conn) Shutdown() {
 		c.goAway = true
 		var b [32]byte
 		c.write(AppendGoAway(b[:0], c.lastPeer, ErrCodeNo, nil))
-		c.flush()
+		c.flushSoon()
 	}
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
-	if done {
-		c.close()
-	}
 }
 
-// idleDone reports whether a draining connection has no streams left and
-// should be closed now; it marks it closing.
-func (c *Conn) idleDone() bool {
-	if (c.goAway || c.drained) && len(c.streams) == 0 && !c.closing {
+// idleDone closes a draining connection once its last stream is gone:
+// after our GOAWAY, or the server's GOAWAY on a client. The close waits
+// lingerTime so frames still in flight from the peer do not turn it into
+// a TCP reset that could destroy what we sent last.
+func (c *Conn) idleDone() {
+	if (c.goAway || (c.drained && !c.server)) && len(c.streams) == 0 && !c.closing {
 		c.closing = true
-		return true
+		time.AfterFunc(lingerTime, c.close)
 	}
-	return false
 }
 
 func (c *Conn) close() {

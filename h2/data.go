@@ -14,7 +14,6 @@ func (c *Conn) onData(h FrameHeader, p []byte) error {
 	c.mu.Lock()
 	s, err := c.dataStream(h, len(body), end)
 	if s == nil || err != nil {
-		c.flush()
 		c.mu.Unlock()
 		c.rd.ev.run()
 		return err
@@ -62,8 +61,8 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 		c.consume(s, pad)
 	}
 	s.received += int64(n)
+	s.held += int64(n)
 	if s.contentLen >= 0 && (s.received > s.contentLen || end && s.received != s.contentLen) {
-		c.consume(nil, int64(n))
 		c.resetLocked(s, ErrCodeProtocol, ErrBadContentLength, &c.rd.ev)
 		return nil, nil
 	}

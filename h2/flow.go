@@ -68,8 +68,8 @@ func (c *Conn) drainStream(s *Stream, ev *events) {
 	}
 }
 
-// drainAll gives newly opened connection window to blocked streams in
-// order.
+// drainAll gives newly opened connection window to blocked streams,
+// starting one further along each time.
 func (c *Conn) drainAll(ev *events) {
 	for i := 0; i < len(c.blocked) && c.sendWin > 0; {
 		s := c.blocked[i]
@@ -77,6 +77,12 @@ func (c *Conn) drainAll(ev *events) {
 		if i < len(c.blocked) && c.blocked[i] == s {
 			i++
 		}
+	}
+	// Rotate so that the same stream is not always first to the window.
+	if n := len(c.blocked); n > 1 {
+		first := c.blocked[0]
+		copy(c.blocked, c.blocked[1:])
+		c.blocked[n-1] = first
 	}
 }
 

@@ -145,7 +145,6 @@ func (c *Conn) endHeaders() error {
 			return nil
 		}
 		if err = c.openPeer(fields); err != nil || c.rd.hb.id == 0 {
-			c.flush()
 			c.mu.Unlock()
 			return err
 		}
@@ -153,7 +152,6 @@ func (c *Conn) endHeaders() error {
 	}
 	deliver := c.streamHeaders(s, fields)
 	h := s.h
-	c.flush()
 	c.mu.Unlock()
 	if deliver {
 		h.OnHeaders(s, fields, hb.end)
@@ -216,13 +214,9 @@ func (c *Conn) accept(fields []Field) error {
 		s.remoteDone = true
 		c.closeIfDone(s, &c.rd.ev)
 	}
-	c.flush()
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
 	c.rd.ev.run()
-	if done {
-		c.close()
-	}
 	return nil
 }
 
@@ -266,11 +260,8 @@ func (c *Conn) deliveredEnd(s *Stream) {
 	c.mu.Lock()
 	s.remoteDone = true
 	c.closeIfDone(s, &c.rd.ev)
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
-	if done {
-		c.close()
-	}
 }
 
 // writeHeaders HPACK-encodes fields and writes them as HEADERS plus

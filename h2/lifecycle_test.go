@@ -59,7 +59,7 @@ func TestZeroWindowStall(t *testing.T) {
 // never more than the window, and the stream is not reset as stalled.
 func TestDataDribble(t *testing.T) {
 	acc := &bigAcceptor{errs: make(chan error, 1)}
-	srv := startServer(t, h2.Config{StallTimeout: 300 * time.Millisecond, MaxStreamBuffer: 256 << 10}, acc)
+	srv := startServer(t, h2.Config{StallTimeout: time.Second, MaxStreamBuffer: 256 << 10}, acc)
 	a := newAttacker(t, srv.addr, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0})
 	a.write(func(fr *http2.Framer) error {
 		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/big"), EndStream: true, EndHeaders: true})

@@ -38,6 +38,7 @@ func (c *Conn) Serve(r Reader) error {
 	if c.rd.linger {
 		return c.discard(r)
 	}
+	c.setServing(true)
 	if !c.rd.preface {
 		if err := c.readPreface(r); err != nil {
 			return c.serveErr(r, err)
@@ -56,16 +57,29 @@ func (c *Conn) Serve(r Reader) error {
 	c.rd.unread = 0
 	c.mu.Lock()
 	c.lastRead = time.Now()
+	c.serving = false
 	c.flush()
 	err := c.err
 	c.mu.Unlock()
 	return err
 }
 
+// setServing marks Serve running (writes defer their flush to it) or not.
+func (c *Conn) setServing(v bool) {
+	c.mu.Lock()
+	c.serving = v
+	if !v {
+		c.flush()
+	}
+	c.mu.Unlock()
+}
+
 // serveErr ends the connection; nil if it lingers.
 func (c *Conn) serveErr(r Reader, err error) error {
 	err = c.fail(err)
 	c.mu.Lock()
+	c.serving = false
+	c.flush()
 	c.rd.linger = c.linger
 	c.mu.Unlock()
 	if c.rd.linger {
@@ -82,6 +96,9 @@ func (c *Conn) discard(r Reader) error {
 }
 
 func (c *Conn) readPreface(r Reader) error {
+	if err := c.waitFrame(r, len(Preface)); err != nil {
+		return err
+	}
 	p, err := r.Next(len(Preface))
 	if err != nil {
 		return err
@@ -93,13 +110,17 @@ func (c *Conn) readPreface(r Reader) error {
 	return nil
 }
 
-// flushBeforeWait sends pending control frames before r.Next blocks.
-func (c *Conn) flushBeforeWait(r Reader, n int) {
-	if r.Len() < n {
-		c.mu.Lock()
-		c.flush()
-		c.mu.Unlock()
+// waitFrame makes sure the next n bytes are buffered. Before r.Peek
+// blocks for them, pending output is flushed and writers flush their own
+// again: the wait may last up to the read timeout.
+func (c *Conn) waitFrame(r Reader, n int) error {
+	if r.Len() >= n {
+		return nil
 	}
+	c.setServing(false)
+	_, err := r.Peek(n)
+	c.setServing(true)
+	return err
 }
 
 // ReadFrame reads one frame from r, blocking for the rest of it. It
@@ -122,10 +143,13 @@ func ReadFrame(r Reader, max uint32) (FrameHeader, []byte, error) {
 }
 
 func (c *Conn) readFrame(r Reader) error {
-	c.flushBeforeWait(r, FrameHeaderLen)
-	if r.Len() >= FrameHeaderLen {
-		if b, _ := r.Peek(3); len(b) == 3 {
-			c.flushBeforeWait(r, FrameHeaderLen+int(b[0])<<16|int(b[1])<<8|int(b[2]))
+	if err := c.waitFrame(r, FrameHeaderLen); err != nil {
+		return err
+	}
+	b, _ := r.Peek(3)
+	if n := int(b[0])<<16 | int(b[1])<<8 | int(b[2]); n <= int(c.cfg.MaxFrameSize) {
+		if err := c.waitFrame(r, FrameHeaderLen+n); err != nil {
+			return err
 		}
 	}
 	h, p, err := ReadFrame(r, c.cfg.MaxFrameSize)
@@ -159,13 +183,9 @@ func (c *Conn) dispatch(h FrameHeader, p []byte) error {
 	}
 	c.mu.Lock()
 	err := c.control(h, p)
-	c.flush()
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
 	c.rd.ev.run()
-	if done {
-		c.close()
-	}
 	return err
 }
 

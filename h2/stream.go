@@ -25,6 +25,7 @@ type Stream struct {
 	sendWin    int64
 	recvWin    int64
 	unacked    int64 // consumed stream bytes not yet granted back
+	held       int64 // delivered by OnData, not yet consumed
 	out        []byte
 	outOff     int
 	trailers   []Field
@@ -53,13 +54,10 @@ func (s *Stream) Reset(code ErrCode) {
 	var ev events
 	c.mu.Lock()
 	c.resetLocked(s, code, nil, &ev)
-	c.flush()
-	done := c.idleDone()
+	c.flushSoon()
+	c.idleDone()
 	c.mu.Unlock()
 	ev.run()
-	if done {
-		c.close()
-	}
 }
 
 // resetLocked writes RST_STREAM and closes s with a StreamError.
@@ -114,6 +112,10 @@ func (c *Conn) finish(s *Stream, err error, ev *events) {
 		c.nPeer--
 	}
 	c.queued -= len(s.out) - s.outOff
+	if s.held > 0 { // a closed stream's unconsumed bytes return to the conn
+		c.consume(nil, s.held)
+		s.held = 0
+	}
 	s.out, s.outOff, s.trailers = nil, 0, nil
 	if s.blocked {
 		c.unblock(s)
@@ -143,12 +145,9 @@ func (s *Stream) WriteHeaders(fields []Field, end bool) error {
 	var ev events
 	c.mu.Lock()
 	err := c.writeHeadersStream(s, fields, end, &ev)
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
 	ev.run()
-	if done {
-		c.close()
-	}
 	return err
 }
 
@@ -171,7 +170,7 @@ func (c *Conn) writeHeadersStream(s *Stream, fields []Field, end bool, ev *event
 		s.localEnd = true
 		c.closeIfDone(s, ev)
 	}
-	return c.flush()
+	return c.flushSoon()
 }
 
 func (c *Conn) writable(s *Stream) error {
@@ -193,13 +192,10 @@ func (s *Stream) WriteData(p []byte, end bool) error {
 	var ev events
 	c.mu.Lock()
 	err := c.writeDataStream(s, p, end, &ev)
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
 	if len(ev) > 0 {
 		ev.run()
-	}
-	if done {
-		c.close()
 	}
 	return err
 }
@@ -220,13 +216,13 @@ func (c *Conn) writeDataStream(s *Stream, p []byte, end bool, ev *events) error 
 				s.localEnd = true
 				c.closeIfDone(s, ev)
 			}
-			return c.flush()
+			return c.flushSoon()
 		}
 	} else if !c.fits(s, len(p)) {
 		return ErrBufferFull
 	}
 	c.enqueue(s, p, end)
-	return c.flush()
+	return c.flushSoon()
 }
 
 // fits reports whether n more queued bytes stay within the buffer bounds.
@@ -250,7 +246,9 @@ func (c *Conn) enqueue(s *Stream, p []byte, end bool) {
 	}
 }
 
-// Consume returns n bytes delivered by OnData to the flow control windows;
+// Consume returns n bytes delivered by OnData to the flow control windows
+// (bytes never consumed return to the connection window when the stream
+// closes, and later calls are ignored);
 // WINDOW_UPDATE goes out once half a window is owed, so a steady stream
 // costs one frame per half window rather than one per DATA frame.
 func (s *Stream) Consume(n int) {
@@ -259,7 +257,10 @@ func (s *Stream) Consume(n int) {
 	}
 	c := s.c
 	c.mu.Lock()
-	c.consume(s, int64(n))
-	c.flush()
+	if m := min(int64(n), s.held); m > 0 {
+		s.held -= m
+		c.consume(s, m)
+		c.flushSoon()
+	}
 	c.mu.Unlock()
 }

@@ -31,14 +31,11 @@ func (c *Conn) watch() {
 		c.flush()
 		c.timer.Reset(c.tick())
 	}
-	done := c.idleDone()
+	c.idleDone()
 	c.mu.Unlock()
 	ev.run()
 	if err != nil {
 		c.fail(err)
-		done = true
-	}
-	if done {
 		c.close()
 	}
 }
