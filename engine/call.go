@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -54,6 +55,7 @@ type call struct {
 	nmsg    int
 	out1    []byte // the first (unary) response, rendered
 	ctype   string // google.api.HttpBody content type, from the first message
+	bufs    *callBufs
 	scratch []byte
 }
 
@@ -71,11 +73,47 @@ type trailers struct {
 // owner that knows when the last of them let go.
 func newCall(e *Engine, s *snapshot, kind callKind, rt *transcode.Route, out sink) *call {
 	c := &call{e: e, snap: s, kind: kind, route: rt, out: out}
+	c.getBufs()
 	if rt != nil {
 		c.svc = rt.Service
 	}
 	c.msgs.reset(s.cfg.Limits.MaxBodyBytes)
 	return c
+}
+
+// callBufs are a call's output buffers, reused across calls: a response
+// is rendered into them, so a fresh call would grow them again each time.
+type callBufs struct {
+	out1, scratch []byte
+	hdrs          []h2.Field
+}
+
+var bufPool = sync.Pool{New: func() any { return new(callBufs) }}
+
+// maxPooledBuf keeps one huge response from pinning its buffer forever.
+const maxPooledBuf = 64 << 10
+
+func (c *call) getBufs() {
+	b := bufPool.Get().(*callBufs)
+	c.out1, c.scratch, c.hdrs = b.out1[:0], b.scratch[:0], b.hdrs[:0]
+	b.out1, b.scratch, b.hdrs = nil, nil, nil
+	c.bufs = b
+}
+
+// putBufs returns the buffers once the response is written; sinks copy
+// what they are given, so no one holds them after that.
+func (c *call) putBufs() {
+	b := c.bufs
+	if b == nil {
+		return
+	}
+	c.bufs = nil
+	if cap(c.out1) <= maxPooledBuf && cap(c.scratch) <= maxPooledBuf {
+		clear(c.hdrs[:cap(c.hdrs)])
+		b.out1, b.scratch, b.hdrs = c.out1[:0], c.scratch[:0], c.hdrs[:0]
+		bufPool.Put(b)
+	}
+	c.out1, c.scratch, c.hdrs = nil, nil, nil
 }
 
 // start opens the upstream stream with fields and sends the request message

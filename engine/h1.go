@@ -6,6 +6,7 @@ import (
 
 	"github.com/straitgw/strait/engine/http1"
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/transcode"
 )
 
 // h1Conn serves one HTTP/1.1 connection. Requests are parsed on the netpoll
@@ -29,9 +30,10 @@ type h1Conn struct {
 	chunked   bool
 	done      chan struct{} // signalled when a busy response ends
 
-	msg    []byte     // upstream request message, reused
-	fields []h2.Field // upstream request headers, reused
-	lower  []byte     // lower-cased header names, reused
+	match  transcode.Match // reused: matching allocates nothing
+	msg    []byte          // upstream request message, reused
+	fields []h2.Field      // upstream request headers, reused
+	lower  []byte          // lower-cased header names, reused
 }
 
 func newH1Conn(c *conn) *h1Conn {

@@ -23,8 +23,8 @@ func (h *h1Conn) dispatch() {
 		h.localReply(415, 3, "native gRPC needs HTTP/2; use h2c on this port", nil)
 		return
 	}
-	var m transcode.Match
-	if err := s.router.Match(bstr(req.Method), req.Path, &m); err != nil {
+	m := &h.match
+	if err := s.router.Match(bstr(req.Method), req.Path, m); err != nil {
 		h.routeError(err)
 		return
 	}

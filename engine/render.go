@@ -96,7 +96,8 @@ func (c *call) failLocked(code uint32, msg string) {
 	}
 }
 
-// finishLocked writes the end of the response exactly once.
+// finishLocked writes the end of the response exactly once, then gives
+// the call's buffers back: nothing writes to the client after this.
 func (c *call) finishLocked() {
 	if c.done {
 		return
@@ -109,8 +110,13 @@ func (c *call) finishLocked() {
 	c.e.metrics.countStatus(c.trail.code)
 	if c.kind == callGRPCWeb {
 		c.webFinish()
-		return
+	} else {
+		c.restFinish()
 	}
+	c.putBufs()
+}
+
+func (c *call) restFinish() {
 	t := &c.trail
 	if t.code == 0 && !c.route.ServerStreaming && c.nmsg == 0 {
 		t.code, t.message = 13, "upstream sent no response message"

@@ -101,3 +101,17 @@ func TestZeroAlloc(t *testing.T) {
 		t.Errorf("response: %v allocs; want 0", n)
 	}
 }
+
+func BenchmarkAppendChunk(b *testing.B) {
+	for _, n := range []int{16, 1 << 10, 16 << 10} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(n))
+			p := make([]byte, n)
+			buf := make([]byte, 0, n+32)
+			for b.Loop() {
+				buf = AppendChunk(buf[:0], p)
+			}
+		})
+	}
+}

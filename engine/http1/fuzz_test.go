@@ -46,6 +46,9 @@ func FuzzReadRequest(f *testing.F) {
 		if got := readAll(copied, fuzzLimits); !got.equal(want) {
 			t.Fatalf("copied in %d-byte pieces: got %v; want %v", int(chunk)*8, got, want)
 		}
+		if got := readEach(linkBuffer(data, int(chunk)+1), fuzzLimits, func() bool { return false }); !got.equal(want) {
+			t.Fatalf("netpoll LinkBuffer of %d-byte nodes: got %v; want %v", int(chunk)+1, got, want)
+		}
 		netHTTPAgrees(t, data, want)
 	})
 }

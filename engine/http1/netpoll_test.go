@@ -261,17 +261,23 @@ func TestLinkBufferNodes(t *testing.T) {
 	for _, s := range streams {
 		want := readAll(newSliceReader([]byte(s), 0), Limits{})
 		for _, piece := range []int{1, 3, 7, 50, 1000} {
-			lb := netpoll.NewLinkBuffer()
-			for i := 0; i < len(s); i += piece {
-				node := netpoll.NewLinkBuffer()
-				_, _ = node.WriteString(s[i:min(i+piece, len(s))])
-				_ = node.Flush()
-				_ = lb.Append(node)
-			}
-			_ = lb.Flush()
+			lb := linkBuffer([]byte(s), piece)
 			if got := readEach(lb, Limits{}, func() bool { return false }); !got.equal(want) {
 				t.Fatalf("%.30q in %d-byte nodes: got %v; want %v", s, piece, got, want)
 			}
 		}
 	}
+}
+
+// linkBuffer holds data in a netpoll LinkBuffer of piece-byte nodes.
+func linkBuffer(data []byte, piece int) *netpoll.LinkBuffer {
+	lb := netpoll.NewLinkBuffer()
+	for i := 0; i < len(data); i += piece {
+		node := netpoll.NewLinkBuffer()
+		_, _ = node.WriteBinary(data[i:min(i+piece, len(data))])
+		_ = node.Flush()
+		_ = lb.Append(node)
+	}
+	_ = lb.Flush()
+	return lb
 }
