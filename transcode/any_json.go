@@ -41,7 +41,7 @@ func (e *codecState) emitAny(p *Plan, b []byte) error {
 	if ep == nil {
 		return ErrOutput
 	}
-	if ep.wkt == wktNone {
+	if ep.wkt == wktNone || ep.wkt == wktEmpty { // protojson writes Empty as a plain message here
 		e.depth++ // the embedded message is not a level of its own
 		err := e.emitMessage(ep, val, url)
 		e.depth--

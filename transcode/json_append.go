@@ -73,7 +73,7 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 	if e.depth < 0 {
 		return ErrDepth
 	}
-	if p.wkt != wktNone {
+	if p.wkt != wktNone && typeURL == nil {
 		return e.emitWKT(p, b)
 	}
 	base, n, cbase, err := e.collect(p, b)
@@ -100,6 +100,9 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 		if f.oneof >= 0 {
 			lo = e.oneofRun(cbase, f, i, lo, hi)
 		}
+		if f.packable && e.emptyRuns(lo, hi) {
+			lo = hi // only empty packed runs: an empty list, which is unset
+		}
 		if lo == hi {
 			if e.s.opts.EmitUnpopulated && f.oneof < 0 {
 				first = e.comma(first, f)
@@ -118,6 +121,15 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 	}
 	e.dst = append(e.dst, '}')
 	return nil
+}
+
+func (e *codecState) emptyRuns(lo, hi int) bool {
+	for q := lo; q < hi; q++ {
+		if ent := e.ents[q]; ent.wt != protowire.BytesType || ent.start != ent.end {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *codecState) comma(first bool, f *fieldPlan) bool {

@@ -1,6 +1,8 @@
 package transcode
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -135,6 +137,10 @@ func checkWire(t testing.TB, z *zoo, s *Schema, m proto.Message) []byte {
 	}
 	if werr != nil {
 		return nil
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, ref); err != nil || compact.String() != string(js[1:]) {
+		t.Fatalf("%s: output differs from protojson's:\n got %s\nwant %s", name, js[1:], compact.Bytes())
 	}
 	back, err := z.refUnmarshal(p.Descriptor(), js[1:], Options{})
 	if err != nil {
