@@ -24,6 +24,7 @@ type h1Conn struct {
 	mu        sync.Mutex
 	cur       *call
 	busy      bool
+	reading   bool // serve is parsing or dispatching
 	waiting   bool // the worker is blocked in waitIdle
 	keepAlive bool
 	closing   bool // no further request is read
@@ -44,6 +45,8 @@ func newH1Conn(c *conn) *h1Conn {
 func (h *h1Conn) serve() error {
 	r := h.c.nc.Reader()
 	lim := h.c.e.snap.Load().cfg.Limits
+	h.setReading(true)
+	defer h.setReading(false)
 	for r.Len() > 0 {
 		if h.waitIdle() {
 			return nil
@@ -74,6 +77,22 @@ func (h *h1Conn) waitIdle() bool {
 	closing := h.closing
 	h.mu.Unlock()
 	return closing || !h.c.nc.IsActive()
+}
+
+func (h *h1Conn) setReading(v bool) {
+	h.mu.Lock()
+	h.reading = v
+	h.mu.Unlock()
+}
+
+// onIdle closes a kept-alive connection that has no request under way.
+func (h *h1Conn) onIdle() {
+	h.mu.Lock()
+	idle := !h.busy && !h.reading
+	h.mu.Unlock()
+	if idle {
+		_ = h.c.nc.Close()
+	}
 }
 
 // wakeLocked releases a worker blocked in waitIdle.
@@ -162,7 +181,9 @@ func (h *h1Conn) finish() {
 	h.mu.Unlock()
 	if !ka {
 		_ = h.c.nc.Close()
+		return
 	}
+	h.c.idle.Reset(h.c.e.snap.Load().cfg.Timeouts.Idle)
 }
 
 // closed runs when the client has gone: the call in flight is cancelled.

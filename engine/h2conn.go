@@ -2,6 +2,7 @@ package engine
 
 import (
 	"github.com/straitgw/strait/h2"
+	"time"
 )
 
 // h2Conn serves one downstream HTTP/2 connection: REST, gRPC and gRPC-Web
@@ -54,6 +55,7 @@ func serverH2Config(cfg Config) h2.Config {
 	return h2.Config{
 		MaxConcurrentStreams: cfg.Limits.MaxConcurrentStreams,
 		MaxHeaderListSize:    uint32(cfg.Limits.MaxHeaderBytes),
+		IdleTimeout:          cfg.Timeouts.Idle,
 	}
 }
 
@@ -62,5 +64,7 @@ func upstreamH2Config() h2.Config {
 		InitialWindowSize: 4 << 20,
 		ConnWindowSize:    16 << 20,
 		MaxHeaderListSize: 1 << 20,
+		KeepAlive:         30 * time.Second,
+		PingTimeout:       10 * time.Second,
 	}
 }

@@ -20,6 +20,20 @@ type conn struct {
 	nc netpoll.Connection
 	h1 *h1Conn
 	h2 *h2Conn
+
+	// idle closes a connection that sent nothing in time, or an HTTP/1.1
+	// one kept alive with no request; h2 keeps its own idle clock.
+	idle *time.Timer
+}
+
+func (c *conn) onIdle() {
+	switch {
+	case c.h2 != nil:
+	case c.h1 != nil:
+		c.h1.onIdle()
+	default:
+		_ = c.nc.Close()
+	}
 }
 
 func (e *Engine) startLoop() error {
@@ -28,7 +42,6 @@ func (e *Engine) startLoop() error {
 		netpoll.WithOnPrepare(e.onPrepare),
 		netpoll.WithReadTimeout(cfg.Timeouts.Header),
 		netpoll.WithWriteTimeout(cfg.Timeouts.Write),
-		netpoll.WithIdleTimeout(cfg.Timeouts.Idle),
 	)
 	if err != nil {
 		return err
@@ -40,6 +53,8 @@ func (e *Engine) startLoop() error {
 
 func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
 	c := &conn{e: e, nc: nc}
+	// A client must send its first bytes within the header timeout.
+	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)
 	_ = nc.AddCloseCallback(c.onClose)
 	e.metrics.connsOpen.Add(1)
 	return context.WithValue(context.Background(), connKey{}, c)
@@ -60,6 +75,7 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	}
 	r := nc.Reader()
 	if isH2(r) {
+		c.idle.Stop()
 		c.h2 = newH2Conn(c)
 		return c.h2.serve()
 	}
@@ -114,6 +130,7 @@ func isH2(r netpoll.Reader) bool {
 
 func (c *conn) onClose(netpoll.Connection) error {
 	c.e.metrics.connsOpen.Add(-1)
+	c.idle.Stop()
 	if c.h2 != nil {
 		c.h2.closed()
 	}
