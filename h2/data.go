@@ -53,8 +53,11 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 		if !s.remoteEnd {
 			code = ErrCodeFlowControl
 		}
-		c.resetLocked(s, code, ErrFlowControl, &c.rd.ev)
-		return nil, nil
+		return nil, c.peerReset(s, code, ErrFlowControl, &c.rd.ev)
+	}
+	if s.local && !s.gotHeaders { // DATA before the response headers
+		c.consume(nil, size)
+		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadState, &c.rd.ev)
 	}
 	s.recvWin -= size
 	if pad := size - int64(n); pad > 0 {
@@ -63,8 +66,7 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 	s.received += int64(n)
 	s.held += int64(n)
 	if s.contentLen >= 0 && (s.received > s.contentLen || end && s.received != s.contentLen) {
-		c.resetLocked(s, ErrCodeProtocol, ErrBadContentLength, &c.rd.ev)
-		return nil, nil
+		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadContentLength, &c.rd.ev)
 	}
 	s.remoteEnd = end
 	return s, nil

@@ -132,15 +132,13 @@ func (c *Conn) onWindowUpdate(h FrameHeader, p []byte, ev *events) error {
 		if c.idle(h.StreamID) {
 			return connErr(ErrCodeProtocol, ErrBadStreamID)
 		}
-		return nil
+		return c.calm(&c.ctrl) // late updates are legal but not free
 	}
 	if inc == 0 {
-		c.resetLocked(s, ErrCodeProtocol, ErrBadFrame, ev)
-		return nil
+		return c.peerReset(s, ErrCodeProtocol, ErrBadFrame, ev)
 	}
 	if s.sendWin += inc; s.sendWin > maxWindow {
-		c.resetLocked(s, ErrCodeFlowControl, ErrFlowControl, ev)
-		return nil
+		return c.peerReset(s, ErrCodeFlowControl, ErrFlowControl, ev)
 	}
 	if s.blocked {
 		c.drainStream(s, ev)

@@ -150,9 +150,13 @@ func (c *Conn) endHeaders() error {
 		}
 		return c.accept(fields)
 	}
-	deliver := c.streamHeaders(s, fields)
+	deliver, err := c.streamHeaders(s, fields)
 	h := s.h
 	c.mu.Unlock()
+	if err != nil {
+		c.rd.ev.run()
+		return err
+	}
 	if deliver {
 		h.OnHeaders(s, fields, hb.end)
 		if hb.end {
@@ -222,37 +226,33 @@ func (c *Conn) accept(fields []Field) error {
 
 // streamHeaders handles a header block on an open stream: a client's
 // response headers, or trailers. It reports whether to deliver it.
-func (c *Conn) streamHeaders(s *Stream, fields []Field) bool {
+func (c *Conn) streamHeaders(s *Stream, fields []Field) (bool, error) {
 	hb := &c.rd.hb
 	ev := &c.rd.ev
 	if s.remoteEnd {
-		c.resetLocked(s, ErrCodeStreamClosed, ErrBadState, ev)
-		return false
+		return false, c.peerReset(s, ErrCodeStreamClosed, ErrBadState, ev)
 	}
 	if hb.bad != nil || hb.tooBig {
-		c.resetLocked(s, ErrCodeProtocol, ErrHeaderListTooLong, ev)
-		return false
+		return false, c.peerReset(s, ErrCodeProtocol, ErrHeaderListTooLong, ev)
 	}
 	if c.server || s.gotHeaders {
 		if !hb.end || checkTrailers(fields) != nil ||
 			(s.contentLen >= 0 && s.received != s.contentLen) {
-			c.resetLocked(s, ErrCodeProtocol, ErrBadHeader, ev)
-			return false
+			return false, c.peerReset(s, ErrCodeProtocol, ErrBadHeader, ev)
 		}
 		s.remoteEnd = true
-		return true
+		return true, nil
 	}
 	status, err := checkResponse(fields)
 	if err != nil || (status < 200 && (hb.end || status == 101)) {
-		c.resetLocked(s, ErrCodeProtocol, ErrBadHeader, ev)
-		return false
+		return false, c.peerReset(s, ErrCodeProtocol, ErrBadHeader, ev)
 	}
 	if status < 200 {
-		return false // informational: the final response follows
+		return false, nil // informational: the final response follows
 	}
 	s.gotHeaders = true
 	s.remoteEnd = hb.end
-	return true
+	return true, nil
 }
 
 // deliveredEnd records that the handler saw the peer's END_STREAM.

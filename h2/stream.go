@@ -69,6 +69,13 @@ func (c *Conn) resetLocked(s *Stream, code ErrCode, cause error, ev *events) {
 	c.finish(s, StreamError{StreamID: s.id, Code: code, Cause: cause}, ev)
 }
 
+// peerReset resets s for a peer error and charges the reset budget, so a
+// flood of bad frames ends the connection like a flood of RST_STREAM.
+func (c *Conn) peerReset(s *Stream, code ErrCode, cause error, ev *events) error {
+	c.resetLocked(s, code, cause, ev)
+	return c.calm(&c.resets)
+}
+
 func (c *Conn) writeRST(id uint32, code ErrCode) {
 	if c.err != nil {
 		return
