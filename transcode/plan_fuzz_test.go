@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -29,6 +30,11 @@ var fuzzJSONSeeds = []string{
 func FuzzJSONToWire(f *testing.F) {
 	for i, s := range fuzzJSONSeeds {
 		f.Add([]byte(s), uint8(i%len(fuzzMessages)), i%3 == 0)
+	}
+	for _, cases := range [][]jsonCase{scalarsCases, repeatedCases, mapsCases, oneofsCases, wellKnownCases, conformanceMessageCases} {
+		for i, c := range cases {
+			f.Add([]byte(c.json), uint8(slices.Index(fuzzMessages, c.msg)), i%2 == 0)
+		}
 	}
 	z := loadZoo(f)
 	schemas := [2]*Schema{z.schema(f, Options{}), z.schema(f, Options{DiscardUnknown: true})}
