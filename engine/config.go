@@ -26,6 +26,10 @@ type Config struct {
 type UpstreamConfig struct {
 	Name      string   `yaml:"name"`
 	Endpoints []string `yaml:"endpoints"` // host:port, plaintext h2c
+	// Reflection loads the descriptors of every service the upstream
+	// offers through gRPC server reflection (v1, else v1alpha) at startup,
+	// on top of any descriptor files.
+	Reflection bool `yaml:"reflection"`
 	// ConnsPerEndpoint is how many HTTP/2 connections each endpoint gets.
 	ConnsPerEndpoint int `yaml:"conns_per_endpoint"`
 }

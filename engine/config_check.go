@@ -119,8 +119,8 @@ func (k *checker) address(path, addr string) {
 }
 
 func (k *checker) descriptors() {
-	if len(k.c.Descriptors) == 0 && len(k.c.DescriptorSets) == 0 {
-		k.add("descriptors", "", "none given: list FileDescriptorSet files (protoc --include_imports --descriptor_set_out=api.pb ...)")
+	if len(k.c.Descriptors) == 0 && len(k.c.DescriptorSets) == 0 && !k.c.usesReflection() {
+		k.add("descriptors", "", "none given: list FileDescriptorSet files (protoc --include_imports --descriptor_set_out=api.pb ...) or set reflection: true on an upstream")
 	}
 	for i, f := range k.c.Descriptors {
 		path := fmt.Sprintf("descriptors[%d]", i)
@@ -221,6 +221,15 @@ func (c *Config) CheckServices(files *protoregistry.Files) error {
 		return &ConfigError{Problems: k.problems}
 	}
 	return nil
+}
+
+func (c *Config) usesReflection() bool {
+	for _, u := range c.Upstreams {
+		if u.Reflection {
+			return true
+		}
+	}
+	return false
 }
 
 func upstreamNames(us []UpstreamConfig) string {

@@ -132,7 +132,7 @@ func TestValidate(t *testing.T) {
 		{"admin is listen", func(c *Config) { c.Admin = c.Listen },
 			"admin: same address as listen; pick another port"},
 		{"no descriptors", func(c *Config) { c.Descriptors = nil },
-			"descriptors: none given: list FileDescriptorSet files (protoc --include_imports --descriptor_set_out=api.pb ...)"},
+			"descriptors: none given: list FileDescriptorSet files (protoc --include_imports --descriptor_set_out=api.pb ...) or set reflection: true on an upstream"},
 		{"in-memory descriptors", func(c *Config) { c.Descriptors, c.DescriptorSets = nil, [][]byte{{}} }, ""},
 		{"missing descriptor file", func(c *Config) { c.Descriptors = []string{"/nonexistent/x.pb"} },
 			"descriptors[0]: /nonexistent/x.pb: no such file or directory"},

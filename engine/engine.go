@@ -61,6 +61,11 @@ func buildSnapshot(cfg Config) (*snapshot, error) {
 		}
 		sets = append(sets, b)
 	}
+	refl, err := ReflectDescriptors(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sets = append(sets, refl...)
 	if len(sets) == 0 {
 		return nil, errors.New("descriptors: none given")
 	}

@@ -200,3 +200,17 @@ func TestOversizedHeader(t *testing.T) {
 		t.Fatalf("other client: %d", st)
 	}
 }
+
+// TestReflectionDescriptors routes REST calls with descriptors fetched from
+// the upstream's server reflection, with no descriptor file at all.
+func TestReflectionDescriptors(t *testing.T) {
+	up := startDemoUpstream(t)
+	e := startGateway(t, up, func(c *Config) {
+		c.DescriptorSets = nil
+		c.Upstreams[0].Reflection = true
+	})
+	c := dialH1(t, e.Addr().String())
+	if st, _, body := c.do("GET", "/v1/shelves/1", "", ""); st != 200 || !strings.Contains(body, `"id":"1"`) {
+		t.Fatalf("got %d %s", st, body)
+	}
+}

@@ -69,7 +69,11 @@ func loadDescriptors(cfg engine.Config) (*protoregistry.Files, error) {
 		}
 		sets = append(sets, b)
 	}
-	return transcode.LoadDescriptorSets(sets...)
+	refl, err := engine.ReflectDescriptors(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return transcode.LoadDescriptorSets(append(sets, refl...)...)
 }
 
 // routes prints the route table the descriptors compile to, one

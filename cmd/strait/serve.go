@@ -28,6 +28,7 @@ type gatewayFlags struct {
 	admin       string
 	upstreams   listFlag
 	descriptors listFlag
+	reflection  bool
 }
 
 func (g *gatewayFlags) register(fs *flag.FlagSet) {
@@ -36,6 +37,7 @@ func (g *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.admin, "admin", "", "`address` serving /metrics, /debug/pprof/, /healthz, /readyz (empty: none)")
 	fs.Var(&g.upstreams, "upstream", "gRPC server `host:port` for every service (repeat for more endpoints; replaces the file's upstreams)")
 	fs.Var(&g.descriptors, "descriptors", "FileDescriptorSet `file` from protoc --include_imports (repeatable; replaces the file's list)")
+	fs.BoolVar(&g.reflection, "reflection", false, "also load descriptors from the upstreams through gRPC server reflection")
 }
 
 // load builds the configuration: the file if any, then the flags that were
@@ -63,6 +65,11 @@ func (g *gatewayFlags) load(fs *flag.FlagSet) (engine.Config, error) {
 			cfg.Services = nil
 		}
 	})
+	if g.reflection {
+		for i := range cfg.Upstreams {
+			cfg.Upstreams[i].Reflection = true
+		}
+	}
 	cfg.Defaults()
 	return cfg, nil
 }
