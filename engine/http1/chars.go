@@ -99,8 +99,22 @@ func validHost(b []byte) bool {
 }
 
 // validTarget reports whether b holds only request-target characters with
-// well-formed percent escapes (RFC 3986 §2.1).
+// well-formed percent escapes (RFC 3986 §2.1). Words of eight plain
+// characters (no control, SP, DEL, non-ASCII, '#' or '%') are skipped
+// whole; the rest goes byte by byte from the first word that is not.
 func validTarget(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if x&msb != 0 || (x-lsb*0x21)&^x&msb != 0 || hasZero(x^(lsb*0x7f)) ||
+			hasZero(x^(lsb*'#')) || hasZero(x^(lsb*'%')) {
+			break
+		}
+	}
+	return validTargetSlow(b[i:])
+}
+
+func validTargetSlow(b []byte) bool {
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if !targetChar[c] {
