@@ -91,6 +91,20 @@ func TestZeroAlloc(t *testing.T) {
 			t.Errorf("%s: %v allocs per request; want 0", bc.name, n)
 		}
 	}
+	var (
+		req Request
+		r   sliceReader
+	)
+	post := restPOST(1 << 10)
+	if n := testing.AllocsPerRun(100, func() {
+		r = sliceReader{data: post, chunk: 64, avail: 64}
+		req.Reset()
+		if err := ReadRequest(&r, &req, Limits{}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("POST in 64-byte pieces: %v allocs per request; want 0", n)
+	}
 	buf := make([]byte, 0, 512)
 	extra := []Header{{Name: []byte("Grpc-Status"), Value: []byte("0")}}
 	if n := testing.AllocsPerRun(100, func() {
