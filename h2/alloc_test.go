@@ -98,6 +98,11 @@ func BenchmarkWriteData(b *testing.B) {
 					b.Fatal(err)
 				}
 				w.buf = w.buf[:0]
+				if s.sendWin < 1<<20 { // refill as the peer's WINDOW_UPDATEs would
+					s.c.mu.Lock()
+					s.sendWin, s.c.sendWin = maxWindow, maxWindow
+					s.c.mu.Unlock()
+				}
 			}
 		})
 	}

@@ -27,6 +27,9 @@ func (hb *headerBlock) emit(f Field) {
 		hb.tooBig, hb.fields = true, nil
 		return
 	}
+	if hb.fields == nil {
+		hb.fields = make([]Field, 0, 12) // one allocation for a typical request
+	}
 	hb.fields = append(hb.fields, f)
 }
 

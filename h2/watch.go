@@ -2,11 +2,14 @@ package h2
 
 import "time"
 
-// tick is the period of the connection's watchdog: fine enough for the
-// shortest configured timeout, at most a second.
+// tick is the period of the connection's watchdog: half the shortest
+// timeout that applies now, so an idle connection wakes rarely.
 func (c *Conn) tick() time.Duration {
-	d := min(time.Second, c.cfg.SettingsTimeout/2, c.cfg.StallTimeout/2)
-	if c.cfg.KeepAlive > 0 {
+	d := c.cfg.StallTimeout / 2
+	if !c.setAcked {
+		d = min(d, c.cfg.SettingsTimeout/2)
+	}
+	if c.cfg.KeepAlive > 0 && !c.server {
 		d = min(d, c.cfg.KeepAlive/2, c.cfg.PingTimeout/2)
 	}
 	if c.cfg.IdleTimeout > 0 {
