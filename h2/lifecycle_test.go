@@ -146,3 +146,37 @@ func TestServerShutdown(t *testing.T) {
 	}
 	waitConns(t, srv, 0)
 }
+
+// stubborn never consumes what it receives.
+type stubborn struct{}
+
+func (stubborn) Accept(s *h2.Stream, f []h2.Field, end bool) h2.StreamHandler { return stubborn{} }
+func (stubborn) OnHeaders(*h2.Stream, []h2.Field, bool)                       {}
+func (stubborn) OnData(*h2.Stream, []byte, bool)                              {}
+func (stubborn) OnClose(*h2.Stream, error)                                    {}
+
+// TestPeerIgnoresWindow: a handler that stops consuming bounds what the
+// peer may send; a peer sending past the stream window gets RST_STREAM
+// FLOW_CONTROL_ERROR, past the connection window GOAWAY.
+func TestPeerIgnoresWindow(t *testing.T) {
+	srv := startServer(t, h2.Config{InitialWindowSize: 32 << 10, ConnWindowSize: 100 << 10}, stubborn{})
+	a := newAttacker(t, srv.addr).read()
+	chunk := make([]byte, 16<<10)
+	a.write(func(fr *http2.Framer) error {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: a.request("/"), EndHeaders: true})
+		for i := 0; i < 3; i++ { // 48 KiB into a 32 KiB window
+			fr.WriteData(1, false, chunk)
+		}
+		return nil
+	})
+	waitFor(a, func() bool { return len(a.rsts) > 0 })
+	if a.rsts[0] != http2.ErrCodeFlowControl {
+		t.Fatalf("RST %v; want FLOW_CONTROL_ERROR", a.rsts[0])
+	}
+	for id := uint32(3); id < 20 && a.write(func(fr *http2.Framer) error {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: a.request("/"), EndHeaders: true})
+		return fr.WriteData(id, false, chunk)
+	}); id += 2 {
+	}
+	a.expectGoAway(http2.ErrCodeFlowControl)
+}
