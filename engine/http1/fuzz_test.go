@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -91,6 +92,9 @@ func netHTTPAgrees(t *testing.T, data []byte, got result) {
 		if have != want {
 			t.Fatalf("request %d: strait %+v; net/http %+v", i, have, want)
 		}
+		if h, w := headerMap(s.Fields), plainHeader(req.Header); !reflect.DeepEqual(h, w) {
+			t.Fatalf("request %d: strait fields %q; net/http %q", i, h, w)
+		}
 	}
 }
 
@@ -122,4 +126,29 @@ func TestFuzzSeedsAgree(t *testing.T) {
 		t.Fatal("pipeline changed")
 	}
 	netHTTPAgrees(t, []byte(pipeline), readAll(newSliceReader([]byte(pipeline), 0), fuzzLimits))
+}
+
+// framingKeys are the fields net/http removes from Header or rewrites.
+var framingKeys = map[string]bool{"Host": true, "Transfer-Encoding": true, "Content-Length": true, "Trailer": true}
+
+// headerMap turns summary.Fields into net/http's form, without framingKeys.
+func headerMap(fields string) map[string][]string {
+	m := map[string][]string{}
+	parts := strings.Split(fields, "\x00")
+	for i := 0; i+1 < len(parts); i += 2 {
+		if k := http.CanonicalHeaderKey(parts[i]); !framingKeys[k] {
+			m[k] = append(m[k], parts[i+1])
+		}
+	}
+	return m
+}
+
+func plainHeader(h http.Header) map[string][]string {
+	m := map[string][]string{}
+	for k, v := range h {
+		if !framingKeys[k] {
+			m[k] = v
+		}
+	}
+	return m
 }
