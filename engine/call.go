@@ -21,6 +21,8 @@ type sink interface {
 	head(status int, ctype string, hdrs []h2.Field, contentLength int)
 	// body writes p; end finishes the response.
 	body(p []byte, end bool)
+	// backlog is how many response bytes wait for the client to read.
+	backlog() int
 }
 
 // callKind says how response messages are rendered.
@@ -53,6 +55,7 @@ type call struct {
 	trail   trailers
 	msgs    msgReader
 	nmsg    int
+	owed    int // response bytes received while the client lagged, window not yet returned
 	out1    []byte // the first (unary) response, rendered
 	ctype   string // google.api.HttpBody content type, from the first message
 	bufs    *callBufs
@@ -229,7 +232,29 @@ func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
 			c.finishLocked()
 		}
 	}
+	// A client that reads slowly keeps the upstream's window: the upstream
+	// stops sending, and what the gateway holds stays bounded.
+	if !c.done && c.out.backlog() >= relayHighWater {
+		c.owed += n
+		return
+	}
 	s.Consume(n)
+}
+
+// drained runs when the client's stream has taken queued bytes.
+func (c *call) drained() {
+	if c.enterOrQueue(event{kind: evDrain}) {
+		c.drainOp()
+		c.exit(c)
+	}
+}
+
+func (c *call) drainOp() {
+	if c.owed > 0 && c.up != nil && c.out.backlog() < relayHighWater {
+		n := c.owed
+		c.owed = 0
+		c.up.Consume(n)
+	}
 }
 
 // OnClose ends the call if the stream died before its trailers.
@@ -246,6 +271,8 @@ func (c *call) runEvent(ev event) {
 		c.closeOp(ev.err)
 	case evCancel:
 		c.cancelOp()
+	case evDrain:
+		c.drainOp()
 	}
 }
 

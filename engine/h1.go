@@ -152,6 +152,10 @@ func (h *h1Conn) body(p []byte, end bool) {
 	}
 }
 
+// backlog is zero: HTTP/1.1 writes are flushed before body returns (a slow
+// reader holds the writer up to the write timeout instead).
+func (h *h1Conn) backlog() int { return 0 }
+
 // write copies b to the connection and, when flush is set, sends it. Call
 // it with wmu held.
 func (h *h1Conn) write(b []byte, flush bool) {

@@ -56,12 +56,21 @@ func serverH2Config(cfg Config) h2.Config {
 		MaxConcurrentStreams: cfg.Limits.MaxConcurrentStreams,
 		MaxHeaderListSize:    uint32(cfg.Limits.MaxHeaderBytes),
 		IdleTimeout:          cfg.Timeouts.Idle,
+		// A lagging client holds at most one upstream stream window plus
+		// relayHighWater per stream before upstream credit stops.
+		MaxStreamBuffer: upstreamStreamWindow + relayHighWater + 64<<10,
+		MaxConnBuffer:   64 << 20,
 	}
 }
 
+// upstreamStreamWindow is each upstream stream's receive window: enough
+// for throughput on a data-center link, small enough to bound what a slow
+// client makes the gateway hold.
+const upstreamStreamWindow = 1 << 20
+
 func upstreamH2Config() h2.Config {
 	return h2.Config{
-		InitialWindowSize: 4 << 20,
+		InitialWindowSize: upstreamStreamWindow,
 		ConnWindowSize:    16 << 20,
 		MaxHeaderListSize: 1 << 20,
 		KeepAlive:         30 * time.Second,

@@ -180,7 +180,23 @@ func (r *h2Request) head(status int, ctype string, hdrs []h2.Field, contentLengt
 	_ = r.s.WriteHeaders(fs, false)
 }
 
-func (r *h2Request) body(p []byte, end bool) { _ = r.s.WriteData(p, end) }
+func (r *h2Request) body(p []byte, end bool) {
+	if err := r.s.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
+		r.s.Reset(h2.ErrCodeFlowControl) // only an upstream ignoring our window gets here
+	}
+}
+
+func (r *h2Request) backlog() int { return r.s.Buffered() }
+
+// OnDrain lets the call return window to its upstream.
+func (r *h2Request) OnDrain(s *h2.Stream, n int) {
+	r.mu.Lock()
+	c := r.call
+	r.mu.Unlock()
+	if c != nil {
+		c.drained()
+	}
+}
 
 func (r *h2Request) reply(status int, code uint32, msg string, hdrs []h2.Field) {
 	r.e.metrics.localReplies.Add(1)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -101,7 +102,12 @@ func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
 		s.Consume(len(p))
 		return
 	}
-	_ = other.WriteData(p, end)
+	if err := other.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
+		// Only a peer that ignores our window gets here: end both sides.
+		other.Reset(h2.ErrCodeFlowControl)
+		s.Reset(h2.ErrCodeFlowControl)
+		return
+	}
 	if other.Buffered() < relayHighWater {
 		s.Consume(len(p))
 	} else if s == r.down {

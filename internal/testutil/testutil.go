@@ -42,7 +42,8 @@ type Call struct {
 }
 
 // StartRawUpstream runs a grpc-go server on loopback whose every method
-// calls fn and answers with the bytes it returns (or its status error).
+// calls fn and answers with the bytes it returns (or its status error); a
+// handler that streams sends through c.Stream and returns nil, nil.
 func StartRawUpstream(t testing.TB, fn func(c *Call) ([]byte, error)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -57,8 +58,8 @@ func StartRawUpstream(t testing.TB, fn func(c *Call) ([]byte, error)) string {
 		}
 		md, _ := metadata.FromIncomingContext(ss.Context())
 		resp, err := fn(&Call{Method: method, Req: req, MD: md, Stream: ss})
-		if err != nil {
-			return err
+		if err != nil || resp == nil {
+			return err // nil, nil: fn sent its own messages
 		}
 		r := RawMsg(resp)
 		return ss.SendMsg(&r)
