@@ -193,3 +193,70 @@ func serveAll(in []byte, chunk int) ([]byte, error) {
 	c.Closed(nil)
 	return w.buf, err
 }
+
+// FuzzClient feeds arbitrary server frames to a client connection with
+// two open streams: no panic, same output and events at any fragmentation.
+func FuzzClient(f *testing.F) {
+	resp := newFrames()
+	resp.headers(1, false, Field{Name: ":status", Value: "200"}).data(1, false, []byte("body")).
+		headers(1, true, Field{Name: "grpc-status", Value: "0"}).
+		headers(3, false, Field{Name: ":status", Value: "103"}).
+		raw(FrameHeader{Type: FrameGoAway}, []byte{0, 0, 0, 1, 0, 0, 0, 0})
+	f.Add(resp.b, uint8(0))
+	f.Add(resp.b, uint8(5))
+	for _, s := range frameSeeds() {
+		f.Add(s, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, wire []byte, chunk uint8) {
+		in := append(AppendSettings(nil), wire...)
+		wantOut, wantLog, wantErr := clientAll(in, len(in)+1)
+		gotOut, gotLog, gotErr := clientAll(in, int(chunk)+1)
+		if !bytes.Equal(gotOut, wantOut) || gotLog != wantLog || (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("chunk %d: output %x log %q err %v; want %x %q %v", chunk, gotOut, gotLog, gotErr, wantOut, wantLog, wantErr)
+		}
+	})
+}
+
+// logHandler records a client stream's events.
+type logHandler struct{ log *bytes.Buffer }
+
+func (l logHandler) OnHeaders(s *Stream, f []Field, end bool) {
+	l.log.WriteString("H" + string(rune('0'+s.id)) + fieldsString(f))
+}
+func (l logHandler) OnData(s *Stream, p []byte, end bool) {
+	l.log.WriteString("D" + string(p))
+	s.Consume(len(p))
+}
+func (l logHandler) OnClose(s *Stream, err error) { l.log.WriteString("C") }
+
+func fieldsString(f []Field) string {
+	var b bytes.Buffer
+	for _, x := range f {
+		b.WriteString(x.Name + "=" + x.Value + ";")
+	}
+	return b.String()
+}
+
+func clientAll(in []byte, chunk int) ([]byte, string, error) {
+	w := &memWriter{}
+	c := NewClientConn(w, func() {}, Config{})
+	c.Start()
+	var log bytes.Buffer
+	for range 2 {
+		s, err := c.OpenStream(request("POST", "/x"), false, logHandler{&log})
+		if err == nil {
+			s.WriteData([]byte("hello"), true)
+		}
+	}
+	r := &memReader{chunk: chunk}
+	r.reset(in)
+	var err error
+	for err == nil && (r.Len() > 0 || r.more()) {
+		err = c.Serve(r)
+	}
+	if errors.Is(err, errShort) {
+		err = nil
+	}
+	c.Closed(nil)
+	return w.buf, log.String(), err
+}
