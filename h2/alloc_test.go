@@ -166,3 +166,19 @@ func BenchmarkWriteHeaders(b *testing.B) {
 		w.buf = w.buf[:0]
 	}
 }
+
+// TestCork: writes to a corked connection are flushed once, at Uncork.
+func TestCork(t *testing.T) {
+	c, s, _, w := openServer(t)
+	before := w.flushes
+	c.Cork()
+	s.WriteHeaders([]Field{{Name: ":status", Value: "200"}}, false)
+	s.WriteData([]byte("body"), false)
+	s.WriteHeaders([]Field{{Name: "grpc-status", Value: "0"}}, true)
+	if w.flushes != before {
+		t.Fatalf("%d flushes while corked; want 0", w.flushes-before)
+	}
+	if err := c.Uncork(); err != nil || w.flushes != before+1 {
+		t.Fatalf("Uncork: %v, %d flushes; want 1", err, w.flushes-before)
+	}
+}

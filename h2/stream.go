@@ -38,6 +38,9 @@ type Stream struct {
 	received   int64
 }
 
+// Conn returns the connection the stream belongs to.
+func (s *Stream) Conn() *Conn { return s.c }
+
 // ID returns the stream identifier.
 func (s *Stream) ID() uint32 { return s.id }
 
