@@ -61,7 +61,7 @@ func parseTemplate(src string) (*pathTemplate, error) {
 		return nil, tmplErr(src, err.Error())
 	}
 	if verb != "" {
-		if !isTemplateLiteral(verb) {
+		if !isTemplateLiteral(verb) || strings.IndexByte(verb, ':') >= 0 {
 			return nil, tmplErr(src, "bad verb")
 		}
 		t.verb = verb
@@ -187,12 +187,17 @@ func (t *pathTemplate) parseVariable(s string) error {
 }
 
 // check enforces what the grammar leaves to prose: "**" only last, unique
-// variable names, no variable inside another's field path, bounded size.
+// variable names, no variable inside another's field path, bounded size,
+// and no ':' in a last literal (inside braces), which a path could not tell
+// from a verb.
 func (t *pathTemplate) check() error {
 	for i, s := range t.segs {
 		if s.kind == tmplDeep && i != len(t.segs)-1 {
 			return tmplErr(t.src, "'**' must be the last segment")
 		}
+	}
+	if n := len(t.segs); n > 0 && strings.IndexByte(t.segs[n-1].lit, ':') >= 0 {
+		return tmplErr(t.src, "':' in the last segment reads as a verb")
 	}
 	if len(t.segs) > maxTemplateSegs {
 		return tmplErr(t.src, "too many segments")
