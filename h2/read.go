@@ -38,7 +38,14 @@ func (c *Conn) Serve(r Reader) error {
 	if c.rd.linger {
 		return c.discard(r)
 	}
-	c.setServing(true)
+	c.mu.Lock()
+	err := c.err
+	c.serving = err == nil
+	c.mu.Unlock()
+	if err != nil { // finished by a timer or Closed meanwhile
+		c.discard(r)
+		return err
+	}
 	if !c.rd.preface {
 		if err := c.readPreface(r); err != nil {
 			return c.serveErr(r, err)
@@ -59,7 +66,7 @@ func (c *Conn) Serve(r Reader) error {
 	c.lastRead = time.Now()
 	c.serving = false
 	c.flush()
-	err := c.err
+	err = c.err
 	c.mu.Unlock()
 	return err
 }
@@ -96,6 +103,11 @@ func (c *Conn) discard(r Reader) error {
 }
 
 func (c *Conn) readPreface(r Reader) error {
+	// Reject a wrong prefix (an HTTP/1.1 request line) without waiting for
+	// all 24 octets, which such a client may never send.
+	if p, _ := r.Peek(min(r.Len(), len(Preface))); string(p) != Preface[:len(p)] {
+		return connErr(ErrCodeProtocol, ErrBadPreface)
+	}
 	if err := c.waitFrame(r, len(Preface)); err != nil {
 		return err
 	}
