@@ -40,12 +40,16 @@ type Procs struct {
 	Dir  string // log directory
 	mu   sync.Mutex
 	list []*Proc
+	n    int // starts so far: each gets its own log file
 }
 
 // Start runs bin pinned to cpu (a taskset list) with extra environment.
 // taskset execs bin, so Pid is bin's own pid.
 func (ps *Procs) Start(name, cpu string, env []string, bin string, args ...string) (*Proc, error) {
-	logPath := filepath.Join(ps.Dir, name+".log")
+	ps.mu.Lock()
+	ps.n++
+	logPath := filepath.Join(ps.Dir, fmt.Sprintf("%s-%02d.log", name, ps.n))
+	ps.mu.Unlock()
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err

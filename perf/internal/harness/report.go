@@ -28,39 +28,38 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// Summarize returns the medians of s's runs without error; ok is false when
-// there is none, and reason says why.
-func Summarize(s *Series) (st Stats, ok bool, reason string) {
+// Summarize returns the medians of s's runs that completed requests without
+// error (ok is false when there is none) and why the others did not count.
+func Summarize(s *Series) (st Stats, ok bool, why []string) {
 	var qps, p50, p99, cpu, rss []float64
-	for _, r := range s.Runs {
+	for i, r := range s.Runs {
 		st.Errors += r.Errors
-		if r.Err != nil {
-			reason = r.Err.Error()
-			continue
+		switch {
+		case r.Err != nil:
+			why = append(why, fmt.Sprintf("run %d: %v", i+1, r.Err))
+		case r.Requests == 0:
+			why = append(why, fmt.Sprintf("run %d: no request completed", i+1))
+		default:
+			qps = append(qps, r.QPS)
+			p50 = append(p50, ms(r.P50))
+			p99 = append(p99, ms(r.P99))
+			cpu = append(cpu, float64(r.CPUPerReq)/float64(time.Microsecond))
+			rss = append(rss, float64(r.PeakKB)/1024)
 		}
-		if r.Requests == 0 {
-			reason = "no request completed within a run"
-			continue
-		}
-		qps = append(qps, r.QPS)
-		p50 = append(p50, ms(r.P50))
-		p99 = append(p99, ms(r.P99))
-		cpu = append(cpu, float64(r.CPUPerReq)/float64(time.Microsecond))
-		rss = append(rss, float64(r.PeakKB)/1024)
 	}
 	if s.Failed != "" {
-		return st, false, s.Failed
+		why = append(why, s.Failed)
 	}
 	if len(qps) == 0 {
-		if reason == "" {
-			reason = "no run completed"
+		if len(why) == 0 {
+			why = append(why, "not run (time limit)")
 		}
-		return st, false, reason
+		return st, false, why
 	}
 	st.N = len(qps)
 	st.QPS, st.P50, st.P99, st.CPU, st.RSS = median(qps), median(p50), median(p99), median(cpu), median(rss)
 	st.Spread = (slices.Max(qps) - slices.Min(qps)) / st.QPS
-	return st, true, ""
+	return st, true, why
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -88,21 +87,29 @@ func WriteTable(w io.Writer, results []*CellResult) {
 				base, _, _ = Summarize(s)
 			}
 		}
+		var notes []string
 		for _, s := range cr.Series {
-			writeRow(w, s, base)
+			if why := writeRow(w, s, base); len(why) > 0 {
+				notes = append(notes, fmt.Sprintf("- %s: %s", s.Gateway, oneLine(strings.Join(why, "; "), 400)))
+			}
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(w, "\n%s\n", strings.Join(notes, "\n"))
 		}
 	}
 }
 
-func writeRow(w io.Writer, s *Series, base Stats) {
-	st, ok, reason := Summarize(s)
+// writeRow writes s's row and returns why some or all of its runs failed.
+func writeRow(w io.Writer, s *Series, base Stats) []string {
+	st, ok, why := Summarize(s)
 	if !ok {
-		fmt.Fprintf(w, "| %s | failed: %s | | | | | | | |\n", s.Gateway, oneLine(reason, 160))
-		return
+		fmt.Fprintf(w, "| %s | failed (see below) | | | | | | | |\n", s.Gateway)
+		return why
 	}
-	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | ±%.1f%% | %d |\n", s.Gateway,
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | ±%.1f%% | %d/%d |\n", s.Gateway,
 		cell(st.QPS, base.QPS, "%.0f"), cell(st.P50, base.P50, "%.2f"), cell(st.P99, base.P99, "%.2f"),
-		cell(st.CPU, base.CPU, "%.1f"), cell(st.RSS, base.RSS, "%.1f"), st.Errors, st.Spread*50, st.N)
+		cell(st.CPU, base.CPU, "%.1f"), cell(st.RSS, base.RSS, "%.1f"), st.Errors, st.Spread*50, st.N, len(s.Runs))
+	return why
 }
 
 func oneLine(s string, n int) string {

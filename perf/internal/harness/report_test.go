@@ -16,16 +16,16 @@ func TestSummarize(t *testing.T) {
 		{Result: load.Result{Requests: 10, QPS: 200, P50: 2 * time.Millisecond, P99: 6 * time.Millisecond}, CPUPerReq: 30 * time.Microsecond, PeakKB: 3072},
 		{Err: errors.New("wrk died")},
 	}}
-	st, ok, _ := Summarize(s)
+	st, ok, why := Summarize(s)
 	want := Stats{QPS: 200, P50: 2, P99: 6, CPU: 30, RSS: 3, Spread: 1, Errors: 2, N: 3}
-	if !ok || st != want {
-		t.Errorf("got %+v %v; want %+v", st, ok, want)
+	if !ok || st != want || len(why) != 1 || why[0] != "run 4: wrk died" {
+		t.Errorf("got %+v %v %q; want %+v and run 4's error", st, ok, why, want)
 	}
-	if _, ok, why := Summarize(&Series{Failed: "failed to start: boom"}); ok || why != "failed to start: boom" {
+	if _, ok, why := Summarize(&Series{Failed: "failed to start: boom"}); ok || len(why) != 1 || why[0] != "failed to start: boom" {
 		t.Errorf("failed series: got ok=%v why=%q", ok, why)
 	}
-	if _, ok, why := Summarize(&Series{Runs: []Run{{Err: errors.New("wrk died")}}}); ok || why != "wrk died" {
-		t.Errorf("all runs failed: got ok=%v why=%q", ok, why)
+	if _, ok, why := Summarize(&Series{Runs: []Run{{Result: load.Result{QPS: 0}}}}); ok || len(why) != 1 || why[0] != "run 1: no request completed" {
+		t.Errorf("empty run: got ok=%v why=%q", ok, why)
 	}
 }
 
@@ -45,7 +45,7 @@ func TestWriteTableRatios(t *testing.T) {
 		{Gateway: Strait, Runs: run(300)}, {Gateway: GRPCGateway, Runs: run(100)}, {Gateway: NetHTTP, Failed: "wrong | answer"},
 	}}})
 	out := b.String()
-	for _, want := range []string{"| strait | 300 (3.00×) |", "| grpc-gateway | 100 (1.00×) |", "| net/http | failed: wrong / answer |"} {
+	for _, want := range []string{"| strait | 300 (3.00×) |", "| grpc-gateway | 100 (1.00×) |", "| net/http | failed (see below) |", "- net/http: wrong / answer"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

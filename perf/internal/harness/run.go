@@ -3,10 +3,12 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/straitgw/strait/perf/internal/load"
@@ -151,7 +153,7 @@ func runCell(ctx context.Context, o Options, gws map[string]*Gateway, cr *CellRe
 				cr.Cell.W.Name, cr.Cell.Conns, g.Name, r.QPS, r.P50, r.P99, r.CPUPerReq, r.PeakKB>>10, r.Errors, errText(r.Err))
 			s.Runs = append(s.Runs, r)
 			if errors.Is(r.Err, ErrGatewayExited) {
-				s.Failed = "exited under load (log " + g.Proc.Log + ")"
+				s.Failed = fmt.Sprintf("exited under load in run %d (%s)", len(s.Runs), lastLines(g.Proc.Log, 3))
 			}
 		}
 	}
@@ -174,6 +176,9 @@ func measure(ctx context.Context, c Cell, g *Gateway, d time.Duration, tmp strin
 	pid := g.Proc.Pid
 	_ = proc.ResetPeak(pid) // best effort: without it the peak is since start
 	before, err := proc.Read(pid)
+	if !g.Proc.Alive() {
+		return Run{Err: ErrGatewayExited}
+	}
 	if err != nil {
 		return Run{Err: err}
 	}
@@ -191,6 +196,25 @@ func measure(ctx context.Context, c Cell, g *Gateway, d time.Duration, tmp strin
 		r.CPUPerReq = (after.CPU - before.CPU) / time.Duration(res.Requests)
 	}
 	return r
+}
+
+// lastLines is the end of a child's log, for the table.
+func lastLines(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return path
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i, l := range lines { // a Go crash: its first line says why
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") {
+			lines = lines[i:min(i+n, len(lines))]
+			break
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return filepath.Base(path) + ": " + strings.Join(lines, " / ")
 }
 
 func errText(err error) string {
