@@ -24,6 +24,7 @@ func main() {
 	dur := flag.Duration("duration", 0, "one measured run (default 5s, quick 3s)")
 	repeats := flag.Int("repeats", 0, "interleaved repeats (default 3, quick 2)")
 	only := flag.String("gateways", "", "comma-separated subset of "+strings.Join(harness.AllGateways, ","))
+	workloads := flag.String("workloads", "", "comma-separated subset of workload names (rest-1k-h1, grpc-1k, ...)")
 	install := flag.Bool("install", true, "install missing tools and regenerate the proto code")
 	out := flag.String("out", "results/latest.md", "markdown table to write")
 	secs := flag.Int("seconds", 10, "CPU profile length (-profile)")
@@ -32,6 +33,9 @@ func main() {
 	o := harness.Options{Quick: *quick, Duration: *dur, Repeats: *repeats, Install: *install, Warmup: time.Second}
 	if *only != "" {
 		o.Gateways = strings.Split(*only, ",")
+	}
+	if *workloads != "" {
+		o.Workloads = strings.Split(*workloads, ",")
 	}
 	defaults(&o, limit)
 	wd, err := os.Getwd()

@@ -23,7 +23,7 @@ func run(ctx context.Context, o harness.Options, profile bool, secs int, out str
 	}
 	procs := &harness.Procs{Dir: tmp}
 	defer procs.KillAll()
-	cells := harness.Plan(o.Quick)
+	cells := harness.Plan(o.Quick, o.Workloads)
 	env, err := harness.Setup(ctx, o, procs)
 	if err != nil {
 		log.Print(err)

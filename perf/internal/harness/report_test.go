@@ -54,7 +54,7 @@ func TestWriteTableRatios(t *testing.T) {
 
 func TestPlanGatewaysServeTheirWorkloads(t *testing.T) {
 	for _, quick := range []bool{false, true} {
-		for _, c := range Plan(quick) {
+		for _, c := range Plan(quick, nil) {
 			if c.W == nil || c.Conns <= 0 || c.W.Check == nil {
 				t.Fatalf("quick=%v: bad cell %+v", quick, c)
 			}

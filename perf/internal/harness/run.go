@@ -20,13 +20,14 @@ var ErrGatewayExited = errors.New("harness: gateway exited under load")
 
 // Options shape one benchmark.
 type Options struct {
-	PerfDir  string
-	Quick    bool
-	Duration time.Duration // one measured run
-	Warmup   time.Duration // one unmeasured run per gateway and cell
-	Repeats  int
-	Gateways []string // subset of AllGateways; empty = all
-	Install  bool     // apt-get / go install missing tools, regenerate
+	PerfDir   string
+	Quick     bool
+	Duration  time.Duration // one measured run
+	Warmup    time.Duration // one unmeasured run per gateway and cell
+	Repeats   int
+	Gateways  []string // subset of AllGateways; empty = all
+	Workloads []string // subset of workload names; empty = the plan's
+	Install   bool     // apt-get / go install missing tools, regenerate
 }
 
 // Run is one measured load run against one gateway.

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"slices"
 	"strconv"
 
 	benchv1 "github.com/straitgw/strait/perf/gen/benchv1"
@@ -90,8 +91,19 @@ func pingResponse() proto.Message {
 	return &benchv1.PingResponse{Id: p.Id, Name: p.Name, Status: p.Status, SentUnixNanos: p.SentUnixNanos}
 }
 
-// Plan is the list of cells a run measures.
-func Plan(quick bool) []Cell {
+// Plan is the list of cells a run measures, only those of the named
+// workloads when names is not empty.
+func Plan(quick bool, names []string) []Cell {
+	var out []Cell
+	for _, c := range plan(quick) {
+		if len(names) == 0 || slices.Contains(names, c.W.Name) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func plan(quick bool) []Cell {
 	ws := Workloads()
 	byName := map[string]*Workload{}
 	for _, w := range ws {
