@@ -55,7 +55,7 @@ type call struct {
 	trail   trailers
 	msgs    msgReader
 	nmsg    int
-	owed    int // response bytes received while the client lagged, window not yet returned
+	owed    int    // response bytes received while the client lagged, window not yet returned
 	out1    []byte // the first (unary) response, rendered
 	ctype   string // google.api.HttpBody content type, from the first message
 	bufs    *callBufs

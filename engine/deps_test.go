@@ -17,7 +17,7 @@ func TestImportRules(t *testing.T) {
 		"upstream":      {"engine", "transcode", "perf"},
 		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
 		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
-		"engine":        {"perf", "cmd"},
+		"engine":        {"perf", "cmd", "hertzgw"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)

@@ -1,12 +1,5 @@
 package engine
 
-import (
-	"errors"
-
-	"github.com/straitgw/strait/h2"
-	"github.com/straitgw/strait/transcode"
-)
-
 // dispatch routes the parsed request and starts its upstream call, or
 // answers it locally. The request's views are valid until the caller
 // releases the reader, so everything upstream needs is encoded here.
@@ -24,23 +17,13 @@ func (h *h1Conn) dispatch() {
 		return
 	}
 	m := &h.match
-	if err := s.router.Match(bstr(req.Method), req.Path, m); err != nil {
-		h.routeError(err)
-		return
-	}
-	if !jsonOK(m.Route, ctype, len(req.Body)) {
-		h.localReply(415, 3, "unsupported content type "+quoteCT(ctype)+"; send application/json", nil)
-		return
-	}
-	m.ContentType = req.ContentType
-	msg, err := m.AppendRequest(append(h.msg[:0], 0, 0, 0, 0, 0), req.RawQuery, req.Body)
-	if err != nil {
-		h.msg = msg
-		h.localReply(400, 3, err.Error(), nil)
-		return
-	}
-	putPrefix(msg, len(msg)-5)
+	msg, rej := s.prepareREST(m, &restRequest{method: bstr(req.Method), path: req.Path,
+		query: req.RawQuery, body: req.Body, ctype: req.ContentType}, h.msg)
 	h.msg = msg
+	if rej != nil {
+		h.localReply(rej.status, rej.code, rej.msg, rej.fields())
+		return
+	}
 	c := newCall(h.c.e, s, callREST, m.Route, h)
 	h.send(s, c, msg, m.Route.GRPCPath)
 }
@@ -111,17 +94,4 @@ func (h *h1Conn) lowerName(b []byte) string {
 	// Names are kept until the upstream HEADERS are encoded; the scratch is
 	// reset per request by requestFields' caller.
 	return bstr(h.lower[start:])
-}
-
-func (h *h1Conn) routeError(err error) {
-	var he *transcode.HTTPError
-	if errors.As(err, &he) {
-		var hdrs []h2.Field
-		if he.Allow != "" {
-			hdrs = []h2.Field{{Name: "allow", Value: he.Allow}}
-		}
-		h.localReply(he.Status, httpToGRPC(he.Status), he.Msg, hdrs)
-		return
-	}
-	h.localReply(400, 3, err.Error(), nil)
 }

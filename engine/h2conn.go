@@ -1,8 +1,9 @@
 package engine
 
 import (
-	"github.com/straitgw/strait/h2"
 	"time"
+
+	"github.com/straitgw/strait/h2"
 )
 
 // h2Conn serves one downstream HTTP/2 connection: REST, gRPC and gRPC-Web

@@ -103,30 +103,12 @@ func (r *h2Request) dispatch() {
 		return
 	}
 	var m transcode.Match
-	if err := r.snap.router.Match(r.method, []byte(r.path), &m); err != nil {
-		var he *transcode.HTTPError
-		if errors.As(err, &he) {
-			var hdrs []h2.Field
-			if he.Allow != "" {
-				hdrs = []h2.Field{{Name: "allow", Value: he.Allow}}
-			}
-			r.reply(he.Status, httpToGRPC(he.Status), he.Msg, hdrs)
-			return
-		}
-		r.reply(400, 3, err.Error(), nil)
+	msg, rej := r.snap.prepareREST(&m, &restRequest{method: r.method, path: []byte(r.path),
+		query: []byte(r.query), body: r.reqBody, ctype: []byte(r.ctype)}, make([]byte, 0, 5+len(r.reqBody)+64))
+	if rej != nil {
+		r.reply(rej.status, rej.code, rej.msg, rej.fields())
 		return
 	}
-	if !jsonOK(m.Route, r.ctype, len(r.reqBody)) {
-		r.reply(415, 3, "unsupported content type "+quoteCT(r.ctype)+"; send application/json", nil)
-		return
-	}
-	m.ContentType = []byte(r.ctype)
-	msg, err := m.AppendRequest(make([]byte, 5, 5+len(r.reqBody)+64), []byte(r.query), r.reqBody)
-	if err != nil {
-		r.reply(400, 3, err.Error(), nil)
-		return
-	}
-	putPrefix(msg, len(msg)-5)
 	r.send(newCall(r.e, r.snap, callREST, m.Route, r), msg, m.Route.GRPCPath)
 }
 
