@@ -37,6 +37,8 @@ func (d *codecState) anyValue(p *Plan) error {
 	d.dst = append(d.dst, 2<<3|2)
 	at := d.open()
 	d.pos = start
+	d.inAny++ // no required-field checks inside an Any, as protojson
+	defer func() { d.inAny-- }()
 	if ep.wkt != wktNone {
 		err = d.anyWKT(ep)
 	} else {

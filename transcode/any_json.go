@@ -41,6 +41,8 @@ func (e *codecState) emitAny(p *Plan, b []byte) error {
 	if ep == nil {
 		return ErrOutput
 	}
+	e.inAny++ // no required-field checks inside an Any, as protojson
+	defer func() { e.inAny-- }()
 	if ep.wkt == wktNone || ep.wkt == wktEmpty { // protojson writes Empty as a plain message here
 		e.depth++ // the embedded message is not a level of its own
 		err := e.emitMessage(ep, val, url)

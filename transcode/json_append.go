@@ -56,7 +56,7 @@ func (e *codecState) emitOneField(p *Plan, f *fieldPlan, wire []byte) error {
 		}
 	}
 	if lo == hi { // unset: the zero value, as grpc-gateway writes it
-		if f.kind == protoreflect.MessageKind && !f.list && !f.isMap && !f.isValue {
+		if f.isMsg() && !f.list && !f.isMap && !f.isValue {
 			return e.emitMessage(f.msg, nil, nil)
 		}
 		e.emitZero(f)
@@ -75,6 +75,9 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 	}
 	if p.wkt != wktNone && typeURL == nil {
 		return e.emitWKT(p, b)
+	}
+	if p.msgSet {
+		return ErrOutput // protojson: no support for proto1 MessageSets
 	}
 	base, n, cbase, err := e.collect(p, b)
 	defer e.pop(base, cbase)
@@ -100,17 +103,20 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 		if f.oneof >= 0 {
 			lo = e.oneofRun(cbase, f, i, lo, hi)
 		}
-		if f.packable && e.emptyRuns(lo, hi) {
-			lo = hi // only empty packed runs: an empty list, which is unset
+		if (f.packable && e.emptyList(f, b, lo, hi)) || (f.isMap && f.val.closed && e.emptyMap(f, b, lo, hi)) {
+			lo = hi // an empty list or map is unset
 		}
 		if lo == hi {
-			if e.s.opts.EmitUnpopulated && f.oneof < 0 {
+			if f.req >= 0 && e.inAny == 0 {
+				return ErrOutput // required field not set
+			}
+			if e.s.opts.EmitUnpopulated && f.oneof < 0 && !f.fd.IsExtension() {
 				first = e.comma(first, f)
-				e.emitZero(f)
+				e.emitUnset(f)
 			}
 			continue
 		}
-		if !f.presence && !f.list && !f.isMap && f.kind != protoreflect.MessageKind &&
+		if !f.presence && !f.list && !f.isMap && !f.isMsg() &&
 			!e.s.opts.EmitUnpopulated && isZeroValue(f, b[e.ents[hi-1].start:e.ents[hi-1].end]) {
 			continue
 		}
@@ -123,13 +129,47 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 	return nil
 }
 
-func (e *codecState) emptyRuns(lo, hi int) bool {
+// emptyList reports a list with no element: only empty packed runs, or
+// closed-enum numbers the enum lacks (proto.Unmarshal keeps those as
+// unknown fields).
+func (e *codecState) emptyList(f *fieldPlan, b []byte, lo, hi int) bool {
 	for q := lo; q < hi; q++ {
-		if ent := e.ents[q]; ent.wt != protowire.BytesType || ent.start != ent.end {
+		ent := e.ents[q]
+		v := b[ent.start:ent.end]
+		if ent.wt != protowire.BytesType {
+			return false // single elements of closed enums are filtered by collect
+		}
+		for len(v) > 0 {
+			n := elemLen(f.wt, v)
+			if n < 0 || !f.closed || f.enum.quotedName(int32(wireBits(f.wt, v[:n]))) != nil {
+				return false
+			}
+			v = v[n:]
+		}
+	}
+	return true
+}
+
+// emptyMap reports a map whose entries all hold closed-enum numbers the
+// enum lacks (unknown fields to proto.Unmarshal).
+func (e *codecState) emptyMap(f *fieldPlan, b []byte, lo, hi int) bool {
+	for q := lo; q < hi; q++ {
+		it, err := mapItemOf(f, b[e.ents[q].start:e.ents[q].end])
+		if err != nil || !it.hasVal || f.val.enum.quotedName(int32(wireBits(f.val.wt, it.val))) != nil {
 			return false
 		}
 	}
 	return true
+}
+
+// emitUnset writes an unset field for EmitUnpopulated: null when the
+// field has presence, else its zero value.
+func (e *codecState) emitUnset(f *fieldPlan) {
+	if f.presence && !f.list && !f.isMap {
+		e.dst = append(e.dst, "null"...)
+		return
+	}
+	e.emitZero(f)
 }
 
 func (e *codecState) comma(first bool, f *fieldPlan) bool {
@@ -185,6 +225,13 @@ func (e *codecState) collect(p *Plan, b []byte) (base, n, cbase int, err error) 
 		if f == nil || (wt != f.wt && !(wt == protowire.BytesType && f.packable)) {
 			continue
 		}
+		end := off
+		switch {
+		case wt == protowire.StartGroupType:
+			end = start + groupLen(b[start:off])
+		case f.closed && wt == protowire.VarintType && f.enum.quotedName(int32(wireBits(wt, b[start:off]))) == nil:
+			continue // an unknown field to proto.Unmarshal
+		}
 		idx := f.index
 		if o := f.oneof; o >= 0 && e.cnt[cbase+2*o] != idx {
 			e.cnt[cbase+2*o], e.cnt[cbase+2*o+1] = idx, seq
@@ -193,7 +240,7 @@ func (e *codecState) collect(p *Plan, b []byte) (base, n, cbase int, err error) 
 			sorted = false
 		}
 		last = idx
-		e.ents = append(e.ents, wireEnt{idx: idx, seq: seq, wt: wt, start: int32(start), end: int32(off)})
+		e.ents = append(e.ents, wireEnt{idx: idx, seq: seq, wt: wt, start: int32(start), end: int32(end)})
 	}
 	n = len(e.ents) - base
 	if !sorted {
@@ -205,13 +252,11 @@ func (e *codecState) collect(p *Plan, b []byte) (base, n, cbase int, err error) 
 // emitValue writes the value of field f from its entries e.ents[lo:hi].
 func (e *codecState) emitValue(f *fieldPlan, b []byte, lo, hi int) error {
 	switch {
-	case f.kind == protoreflect.GroupKind:
-		return ErrOutput // proto2 groups are not supported
 	case f.isMap:
 		return e.emitMap(f, b, lo, hi)
 	case f.list:
 		return e.emitList(f, b, lo, hi)
-	case f.kind == protoreflect.MessageKind:
+	case f.isMsg():
 		return e.emitMessage(f.msg, e.merged(b, lo, hi), nil)
 	}
 	ent := e.ents[hi-1]
@@ -244,7 +289,7 @@ func (e *codecState) emitList(f *fieldPlan, b []byte, lo, hi int) error {
 			}
 			first = false
 			var err error
-			if f.kind == protoreflect.MessageKind {
+			if f.isMsg() {
 				err = e.emitMessage(f.msg, v, nil)
 			} else {
 				err = e.emitScalar(f, v)
@@ -258,6 +303,10 @@ func (e *codecState) emitList(f *fieldPlan, b []byte, lo, hi int) error {
 			n := elemLen(f.wt, v)
 			if n < 0 {
 				return ErrWire
+			}
+			if f.closed && f.enum.quotedName(int32(wireBits(f.wt, v[:n]))) == nil {
+				v = v[n:]
+				continue
 			}
 			if !first {
 				e.dst = append(e.dst, ',')
@@ -308,6 +357,19 @@ func valueLen(num protowire.Number, wt protowire.Type, v []byte) int {
 		return n
 	}
 	return protowire.ConsumeFieldValue(num, wt, v)
+}
+
+// groupLen returns the length of a group's content: b runs from after the
+// start tag to after the end tag, which ConsumeFieldValue checked.
+func groupLen(b []byte) int {
+	n := 0
+	for {
+		num, wt, tn := protowire.ConsumeTag(b[n:])
+		if wt == protowire.EndGroupType {
+			return n
+		}
+		n += tn + protowire.ConsumeFieldValue(num, wt, b[n+tn:])
+	}
 }
 
 func elemLen(wt protowire.Type, v []byte) int {

@@ -42,6 +42,9 @@ func (e *codecState) emitMap(f *fieldPlan, b []byte, lo, hi int) error {
 		if err != nil {
 			return err
 		}
+		if v := f.val; v.closed && it.hasVal && v.enum.quotedName(int32(wireBits(v.wt, it.val))) == nil {
+			continue // the whole entry is an unknown field to proto.Unmarshal
+		}
 		e.items = append(e.items, it)
 	}
 	slices.SortStableFunc(e.items[base:], cmpMapItem)
@@ -89,7 +92,7 @@ func (e *codecState) appendMapKey(k *fieldPlan, it mapItem) {
 
 func (e *codecState) emitMapValue(v *fieldPlan, it mapItem) error {
 	switch {
-	case v.kind == protoreflect.MessageKind:
+	case v.isMsg():
 		return e.emitMessage(v.msg, it.val, nil)
 	case it.hasVal:
 		return e.emitScalar(v, it.val)

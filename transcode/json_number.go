@@ -80,6 +80,9 @@ func intMagnitude(b []byte) (neg bool, mag uint64, ok bool) {
 		return neg, mag, ok
 	}
 	p := splitNumber(b)
+	if len(p.exp) == 1 && (p.exp[0] == '+' || p.exp[0] == '-') {
+		return false, 0, false // "1e+": protojson's parseNumberParts fails
+	}
 	if len(p.intp) == 0 && len(p.frac) == 0 {
 		return false, 0, true
 	}

@@ -18,6 +18,8 @@ type Plan struct {
 	byNum   []int32     // field number -> index+1, for small numbers
 	numMap  map[protowire.Number]int32
 	nOneofs int
+	nReq    int  // required fields (proto2)
+	msgSet  bool // proto1 MessageSet: no JSON form, as in protojson
 }
 
 // fieldPlan is everything the codecs need about one field, computed once.
@@ -43,6 +45,10 @@ type fieldPlan struct {
 	key, val  *fieldPlan // map entry fields
 	nullValue bool       // enum google.protobuf.NullValue
 	isValue   bool       // message google.protobuf.Value
+	group     bool       // proto2 group: delimited by start and end tags
+	endTag    uint64     // end tag of a group
+	closed    bool       // closed (proto2) enum: unknown numbers are unknown fields
+	req       int        // index among required fields, or -1
 }
 
 // Descriptor returns the message descriptor the plan was compiled from.
@@ -50,15 +56,26 @@ func (p *Plan) Descriptor() protoreflect.MessageDescriptor { return p.md }
 
 func (p *Plan) compile() error {
 	p.wkt = wktOf(p.md.FullName())
+	p.msgSet = p.md.Options() != nil && messageSetWire(p.md)
 	fds := p.md.Fields()
-	p.fields = make([]fieldPlan, fds.Len())
+	exts := p.s.exts[p.md.FullName()] // sorted by full name: protojson's order
+	p.fields = make([]fieldPlan, fds.Len()+len(exts))
 	maxSmall := protowire.Number(0)
 	for i := range p.fields {
-		fd := fds.Get(i)
-		if err := p.compileField(&p.fields[i], fd); err != nil {
+		fd := protoreflect.FieldDescriptor(nil)
+		if i < fds.Len() {
+			fd = fds.Get(i)
+		} else {
+			fd = exts[i-fds.Len()]
+		}
+		f := &p.fields[i]
+		if err := p.compileField(f, fd); err != nil {
 			return err
 		}
-		p.fields[i].index = int32(i)
+		f.index, f.req = int32(i), -1
+		if fd.Cardinality() == protoreflect.Required {
+			f.req, p.nReq = p.nReq, p.nReq+1
+		}
 		if fd.Number() < 1024 && fd.Number() > maxSmall {
 			maxSmall = fd.Number()
 		}
@@ -76,16 +93,35 @@ func (p *Plan) compile() error {
 		}
 		p.numMap[n] = int32(i + 1)
 	}
+	p.names = newNameTable(p.lookupNames())
+	return nil
+}
+
+// lookupNames lists the names JSON input may use for each field: JSON
+// names first (they win over proto names, as in protojson), then proto
+// names; extensions only as "[full.name]".
+func (p *Plan) lookupNames() ([]string, []int32) {
 	keys := make([]string, 0, 2*len(p.fields))
 	vals := make([]int32, 0, 2*len(p.fields))
-	for i := range p.fields { // JSON names win over proto names, as in protojson
-		keys, vals = append(keys, p.fields[i].fd.JSONName()), append(vals, int32(i))
+	for pass := 0; pass < 2; pass++ {
+		for i := range p.fields {
+			fd := p.fields[i].fd
+			switch {
+			case fd.IsExtension():
+				if pass == 0 {
+					keys = append(keys, "["+string(fd.FullName())+"]")
+					vals = append(vals, int32(i))
+				}
+				continue
+			case pass == 0:
+				keys = append(keys, fd.JSONName())
+			default:
+				keys = append(keys, fd.TextName())
+			}
+			vals = append(vals, int32(i))
+		}
 	}
-	for i := range p.fields {
-		keys, vals = append(keys, p.fields[i].fd.TextName()), append(vals, int32(i))
-	}
-	p.names = newNameTable(keys, vals)
-	return nil
+	return keys, vals
 }
 
 func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error {
@@ -93,6 +129,10 @@ func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error
 	out := fd.JSONName()
 	if p.s.opts.UseProtoNames {
 		out = fd.TextName()
+	}
+	if fd.IsExtension() {
+		out = "[" + string(fd.FullName()) + "]"
+		f.name = out
 	}
 	f.outName = append(appendQuoted(nil, out), ':')
 	f.list, f.isMap = fd.IsList(), fd.IsMap()
@@ -105,10 +145,12 @@ func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error
 	f.wt = wireTypes[f.kind]
 	f.tag = uint64(protowire.EncodeTag(f.num, f.wt))
 	f.packedTag = uint64(protowire.EncodeTag(f.num, protowire.BytesType))
-	f.packable = f.list && f.wt != protowire.BytesType
+	f.packable = f.list && f.wt != protowire.BytesType && f.wt != protowire.StartGroupType
 	f.packed = f.packable && fd.IsPacked()
 	switch f.kind {
-	case protoreflect.MessageKind:
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		f.group = f.kind == protoreflect.GroupKind
+		f.endTag = uint64(protowire.EncodeTag(f.num, protowire.EndGroupType))
 		f.msg = p.s.plans[fd.Message().FullName()]
 		if f.msg == nil {
 			return fmt.Errorf("%w: %s: message %s not loaded", ErrDescriptor, fd.FullName(), fd.Message().FullName())
@@ -116,6 +158,7 @@ func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error
 		f.isValue = fd.Message().FullName() == "google.protobuf.Value"
 	case protoreflect.EnumKind:
 		f.enum = newEnumPlan(fd.Enum())
+		f.closed = fd.Enum().IsClosed()
 		f.nullValue = fd.Enum().FullName() == "google.protobuf.NullValue"
 	}
 	return nil
@@ -178,4 +221,16 @@ var wireTypes = [...]protowire.Type{
 	protoreflect.BytesKind:    protowire.BytesType,
 	protoreflect.MessageKind:  protowire.BytesType,
 	protoreflect.GroupKind:    protowire.StartGroupType,
+}
+
+// messageSetWire reports the proto1 message_set_wire_format option.
+func messageSetWire(md protoreflect.MessageDescriptor) bool {
+	type messageSet interface{ GetMessageSetWireFormat() bool }
+	o, ok := md.Options().(messageSet)
+	return ok && o.GetMessageSetWireFormat()
+}
+
+// isMsg reports message-valued fields (messages and groups).
+func (f *fieldPlan) isMsg() bool {
+	return f.kind == protoreflect.MessageKind || f.kind == protoreflect.GroupKind
 }

@@ -250,3 +250,21 @@ var conformanceMessageCases = []jsonCase{
 	{zConf, `{"optionalBytes":"-_8"}`},
 	{zConf, `{"packedInt32":[1,2],"unpackedInt32":[3,4],"packedEnum":["BAZ"]}`},
 }
+
+func TestProto2Diff(t *testing.T) { runCases(t, proto2Cases) }
+
+var proto2Cases = []jsonCase{
+	{zConf2, `{"[protobuf_test_messages.proto2.extension_int32]":5,"optionalInt32":0}`},
+	{zConf2, `{"[protobuf_test_messages.proto2.extension_int32]":5,"[protobuf_test_messages.proto2.extension_int32]":6}`},
+	{zConf2, `{"[protobuf_test_messages.proto2.no_such_ext]":5}`},
+	{zConf2, `{"[protobuf_test_messages.proto2.extension_int32]":"x"}`},
+	{zConf2, `{"data":{"groupInt32":1,"groupUint32":2}}`},
+	{zConf2, `{"Data":{"group_int32":1}}`},
+	{zConf2, `{"data":{"groupInt32":1},"data":{}}`},
+	{zConf2, `{"data":null}`},
+	{zConf2, `{"optionalNestedEnum":77,"repeatedNestedEnum":[1,77,"BAZ"]}`},
+	{zConf2, `{"optionalString":"","optionalBool":false,"optionalDouble":0}`},
+	{zConf2, `{"defaultInt32":0,"defaultString":""}`},
+	{zConfReq, `{}`},
+	{zConfReq, `{"requiredInt32":1}`},
+}

@@ -12,6 +12,8 @@ const (
 	zNames    = "strait.codec.zoo.Names"
 	zZoo      = "strait.codec.zoo.Zoo"
 	zConf     = "protobuf_test_messages.proto3.TestAllTypesProto3"
+	zConf2    = "protobuf_test_messages.proto2.TestAllTypesProto2"
+	zConfReq  = "protobuf_test_messages.proto2.TestAllRequiredTypesProto2"
 )
 
 func TestScalarsDiff(t *testing.T) { runCases(t, scalarsCases) }
@@ -36,6 +38,9 @@ var scalarsCases = []jsonCase{
 	{zScalars, `{"i32":1e }`},
 	{zScalars, `{"i32":1e}`},
 	{zScalars, `{"i32":1e+ }`},
+	{zScalars, `{"i32":0e+}`},
+	{zScalars, `{"i32":0e-]`},
+	{zScalars, `{"i32":0e}`},
 	{zScalars, `{"fl":1e }`},
 	{zScalars, `{"i64":"1e19"}`},
 	{zScalars, `{"i64":1e18}`},

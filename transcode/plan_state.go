@@ -13,6 +13,7 @@ type codecState struct {
 	pos   int
 	dst   []byte
 	depth int       // message levels left, as protojson's RecursionLimit
+	inAny int       // nesting inside Any values
 	seen  []uint64  // stack of per-object bitsets: fields, then oneofs
 	keys  []keySpan // stack of map keys written, for duplicate detection
 	khash []int32   // stack of hash indexes over keys of big maps
@@ -37,7 +38,7 @@ type wireEnt struct {
 }
 
 func (st *codecState) reset() {
-	st.s, st.in, st.dst, st.pos = nil, nil, nil, 0
+	st.s, st.in, st.dst, st.pos, st.inAny = nil, nil, nil, 0, 0
 	st.seen, st.keys, st.khash, st.tmp = st.seen[:0], st.keys[:0], st.khash[:0], st.tmp[:0]
 	st.ents, st.cnt = st.ents[:0], st.cnt[:0]
 	for i := range st.items {

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // splitFields cuts wire bytes into whole fields (tag and value).
@@ -40,7 +41,7 @@ func TestRawWireDiff(t *testing.T) {
 		s := z.schema(t, o)
 		for seed := 0; seed < 50; seed++ {
 			g := &randGen{r: rand.New(rand.NewPCG(uint64(seed), 11)), z: z}
-			for _, name := range []string{zZoo, zConf, zOneofs, zMaps, zRepeated, zWKT} {
+			for _, name := range []string{zZoo, zConf, zConf2, zConfReq, zOneofs, zMaps, zRepeated, zWKT} {
 				md := z.md(t, name)
 				a, _ := proto.Marshal(g.message(md, 3).Interface())
 				b, _ := proto.Marshal(g.message(md, 3).Interface())
@@ -75,4 +76,27 @@ func unpack(t testing.TB, p *Plan, b []byte) []byte {
 		}
 	}
 	return out
+}
+
+// TestClosedEnumWire checks that numbers a closed (proto2) enum lacks are
+// unknown fields, as generated code and the language guide have it
+// (dynamicpb keeps them, so protojson over dynamicpb cannot be the
+// reference here).
+func TestClosedEnumWire(t *testing.T) {
+	z := loadZoo(t)
+	p := z.schema(t, Options{}).Plan(zConf2)
+	fields := p.Descriptor().Fields()
+	num := func(name string) protowire.Number { return fields.ByName(protoreflect.Name(name)).Number() }
+	var w []byte
+	w = protowire.AppendVarint(protowire.AppendTag(w, num("optional_nested_enum"), protowire.VarintType), 1)
+	w = protowire.AppendVarint(protowire.AppendTag(w, num("optional_nested_enum"), protowire.VarintType), 77)
+	w = protowire.AppendVarint(protowire.AppendTag(w, num("repeated_nested_enum"), protowire.VarintType), 77)
+	w = protowire.AppendVarint(protowire.AppendTag(w, num("repeated_nested_enum"), protowire.VarintType), 2)
+	w = protowire.AppendBytes(protowire.AppendTag(w, num("packed_nested_enum"), protowire.BytesType), []byte{77})
+	w = protowire.AppendBytes(protowire.AppendTag(w, num("map_string_nested_enum"), protowire.BytesType), []byte{0x0a, 1, 'k', 0x10, 77})
+	js, err := p.AppendJSON(nil, w)
+	want := `{"optionalNestedEnum":"BAR","repeatedNestedEnum":["BAZ"]}`
+	if err != nil || string(js) != want {
+		t.Fatalf("got %s, %v; want %s", js, err, want)
+	}
 }

@@ -30,7 +30,8 @@ import (
 )
 
 // zoo is the test zoo: testdata/codec/zoo.proto plus the protobuf
-// conformance message TestAllTypesProto3, with its dynamic types.
+// conformance messages (TestAllTypesProto3, TestAllTypesProto2 and its
+// kin), with their dynamic types.
 type zoo struct {
 	files *protoregistry.Files
 	types *dynamicpb.Types
@@ -56,11 +57,15 @@ func buildZoo() (*zoo, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf, err := conformanceDescriptor()
+	conf, err := conformanceDescriptor("test_messages_proto3.pb.go")
 	if err != nil {
 		return nil, err
 	}
-	set := &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{conf}}
+	conf2, err := conformanceDescriptor("test_messages_proto2.pb.go")
+	if err != nil {
+		return nil, err
+	}
+	set := &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{conf, conf2}}
 	confSet, err := proto.Marshal(set)
 	if err != nil {
 		return nil, err
@@ -72,15 +77,15 @@ func buildZoo() (*zoo, error) {
 	return &zoo{files: files, types: dynamicpb.NewTypes(files)}, nil
 }
 
-// conformanceDescriptor reads the raw descriptor of
-// test_messages_proto3.proto out of the protobuf module's generated (and
-// internal, so not importable) Go file.
-func conformanceDescriptor() (*descriptorpb.FileDescriptorProto, error) {
+// conformanceDescriptor reads the raw descriptor of a conformance test
+// proto (test_messages_proto3.proto, ..._proto2.proto) out of the protobuf
+// module's generated (and internal, so not importable) Go file.
+func conformanceDescriptor(goFile string) (*descriptorpb.FileDescriptorProto, error) {
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "google.golang.org/protobuf").Output()
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "internal/testprotos/conformance/test_messages_proto3.pb.go")
+	path := filepath.Join(strings.TrimSpace(string(out)), "internal/testprotos/conformance", goFile)
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	if err != nil {
 		return nil, err
@@ -104,6 +109,7 @@ func conformanceDescriptor() (*descriptorpb.FileDescriptorProto, error) {
 	if err := proto.Unmarshal([]byte(raw.String()), fdp); err != nil {
 		return nil, err
 	}
+	dropMessageSets(fdp.MessageType) // protodesc refuses them; they have no JSON form anyway
 	if _, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles); err != nil {
 		return nil, err
 	}
@@ -125,4 +131,16 @@ func (z *zoo) schema(t testing.TB, opts Options) *Schema {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func dropMessageSets(ms []*descriptorpb.DescriptorProto) {
+	for _, m := range ms {
+		if m.GetOptions().GetMessageSetWireFormat() {
+			m.Options.MessageSetWireFormat = nil
+			for _, r := range m.ExtensionRange {
+				r.End = proto.Int32(min(r.GetEnd(), 1<<29))
+			}
+		}
+		dropMessageSets(m.NestedType)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"slices"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -35,6 +37,7 @@ type Schema struct {
 	plans map[protoreflect.FullName]*Plan
 	pool  sync.Pool    // *codecState, reused by every call
 	seed  maphash.Seed // for map key indexes
+	exts  map[protoreflect.FullName][]protoreflect.FieldDescriptor
 }
 
 // LoadDescriptorSets merges serialized FileDescriptorSets into one registry.
@@ -113,10 +116,27 @@ func NewSchema(files *protoregistry.Files, opts Options) (*Schema, error) {
 			walk(md.Messages())
 		}
 	}
+	s.exts = map[protoreflect.FullName][]protoreflect.FieldDescriptor{}
+	var walkExts func(xs protoreflect.ExtensionDescriptors, ms protoreflect.MessageDescriptors)
+	walkExts = func(xs protoreflect.ExtensionDescriptors, ms protoreflect.MessageDescriptors) {
+		for i := 0; i < xs.Len(); i++ {
+			x := xs.Get(i)
+			s.exts[x.ContainingMessage().FullName()] = append(s.exts[x.ContainingMessage().FullName()], x)
+		}
+		for i := 0; i < ms.Len(); i++ {
+			walkExts(ms.Get(i).Extensions(), ms.Get(i).Messages())
+		}
+	}
 	files.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
 		walk(fd.Messages())
+		walkExts(fd.Extensions(), fd.Messages())
 		return true
 	})
+	for _, xs := range s.exts {
+		slices.SortFunc(xs, func(a, b protoreflect.FieldDescriptor) int {
+			return strings.Compare(string(a.FullName()), string(b.FullName()))
+		})
+	}
 	for _, md := range all {
 		s.plans[md.FullName()] = &Plan{s: s, md: md}
 	}

@@ -60,6 +60,9 @@ func (d *codecState) message(p *Plan) error {
 	if p.wkt != wktNone {
 		return d.wktValue(p)
 	}
+	if p.msgSet {
+		return &Error{Offset: d.pos, Msg: "no support for proto1 MessageSets"}
+	}
 	if d.peek() != '{' {
 		return d.errUnexpected()
 	}
@@ -70,11 +73,11 @@ func (d *codecState) message(p *Plan) error {
 // '{'. skipType skips "@type" members (an Any's embedded message).
 func (d *codecState) object(p *Plan, skipType bool) error {
 	d.pos++
-	seen := d.pushSeen(len(p.fields) + p.nOneofs)
+	seen := d.pushSeen(len(p.fields) + p.nOneofs + p.nReq)
 	defer func() { d.seen = d.seen[:seen] }()
 	if d.peek() == '}' {
 		d.pos++
-		return nil
+		return d.checkRequired(p, seen)
 	}
 	for {
 		start := d.pos
@@ -90,11 +93,27 @@ func (d *codecState) object(p *Plan, skipType bool) error {
 			d.pos++
 		case '}':
 			d.pos++
-			return nil
+			return d.checkRequired(p, seen)
 		default:
 			return d.errUnexpected()
 		}
 	}
+}
+
+// checkRequired fails when a proto2 required field was not set, as
+// protojson's final proto.CheckInitialized does (which does not look into
+// the bytes of an Any).
+func (d *codecState) checkRequired(p *Plan, seen int) error {
+	if p.nReq == 0 || d.inAny > 0 {
+		return nil
+	}
+	base := len(p.fields) + p.nOneofs
+	for i := range p.fields {
+		if f := &p.fields[i]; f.req >= 0 && !d.testAndSet(seen, base+f.req) {
+			return &Error{Offset: d.pos, Field: f.name, Msg: "required field " + string(f.fd.FullName()) + " not set"}
+		}
+	}
+	return nil
 }
 
 // member reads the value of the object member called name.
@@ -121,26 +140,39 @@ func (d *codecState) member(p *Plan, seen int, name []byte, at int, skipType boo
 			return &Error{Offset: at, Field: f.name, Msg: "oneof " + string(f.fd.ContainingOneof().Name()) + " is already set, by another field than " + f.name}
 		}
 	}
-	return d.fieldValue(f)
+	err := d.fieldValue(f)
+	if err == nil && f.req >= 0 {
+		d.testAndSet(seen, len(p.fields)+p.nOneofs+f.req)
+	}
+	return err
 }
 
 // fieldValue reads the JSON value of field f and appends its wire form.
 func (d *codecState) fieldValue(f *fieldPlan) error {
 	switch {
-	case f.kind == protoreflect.GroupKind:
-		return &Error{Offset: d.pos, Field: f.name, Msg: "proto2 group field " + f.name + " is not supported"}
 	case f.list:
 		return d.list(f)
 	case f.isMap:
 		return d.mapValue(f)
-	case f.kind == protoreflect.MessageKind:
-		d.dst = protowire.AppendVarint(d.dst, f.tag)
-		at := d.open()
-		err := d.message(f.msg)
-		d.close(at)
-		return err
+	case f.isMsg():
+		return d.nested(f)
 	}
 	_, err := d.scalar(f, true, !f.presence)
+	return err
+}
+
+// nested appends one message value of f: length-delimited, or between
+// start and end tags for a group.
+func (d *codecState) nested(f *fieldPlan) error {
+	d.dst = protowire.AppendVarint(d.dst, f.tag)
+	if f.group {
+		err := d.message(f.msg)
+		d.dst = protowire.AppendVarint(d.dst, f.endTag)
+		return err
+	}
+	at := d.open()
+	err := d.message(f.msg)
+	d.close(at)
 	return err
 }
 
@@ -196,11 +228,8 @@ func (d *codecState) elements(f *fieldPlan) error {
 	}
 	for {
 		var err error
-		if f.kind == protoreflect.MessageKind {
-			d.dst = protowire.AppendVarint(d.dst, f.tag)
-			at := d.open()
-			err = d.message(f.msg)
-			d.close(at)
+		if f.isMsg() {
+			err = d.nested(f)
 		} else {
 			_, err = d.scalar(f, !f.packed, false)
 		}

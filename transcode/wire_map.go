@@ -57,11 +57,8 @@ func (d *codecState) mapEntry(f *fieldPlan, ks *keySet) error {
 		return &Error{Offset: at, Field: f.name, Msg: "duplicate map key " + quoteRaw(d.in[at:d.pos-1])}
 	}
 	wrote := true
-	if v := f.val; v.kind == protoreflect.MessageKind {
-		d.dst = protowire.AppendVarint(d.dst, v.tag)
-		at := d.open()
-		err = d.message(v.msg)
-		d.close(at)
+	if v := f.val; v.isMsg() {
+		err = d.nested(v)
 	} else {
 		wrote, err = d.scalar(v, true, false)
 	}
