@@ -1,6 +1,9 @@
 package http1
 
-import "bytes"
+import (
+	"bytes"
+	"net/netip"
+)
 
 // ReadHead reads the request line and header fields of the next request
 // into req (after req.Reset by the caller), consuming them from r. It
@@ -292,7 +295,9 @@ func validAuthority(a []byte) bool {
 	return true
 }
 
-// validIPLiteral accepts "[" hex digits, colons and dots "]".
+// validIPLiteral accepts "[" IPv6address "]" (RFC 3986 §3.2.2), zones
+// excluded. The conversion to string allocates; absolute-form targets with
+// IP literals are rare.
 func validIPLiteral(h []byte) bool {
 	if len(h) < 3 || h[len(h)-1] != ']' {
 		return false
@@ -302,5 +307,6 @@ func validIPLiteral(h []byte) bool {
 			return false
 		}
 	}
-	return true
+	a, err := netip.ParseAddr(string(h[1 : len(h)-1]))
+	return err == nil && a.Is6()
 }

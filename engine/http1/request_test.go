@@ -198,6 +198,8 @@ var invalidCases = []struct {
 	{"target userinfo", "GET http://u@h/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
 	{"target bad port", "GET http://h:8x/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
 	{"target bad IPv6", "GET http://[::g]/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
+	{"target IPv4 literal", "GET http://[1.2.3.4]/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
+	{"target short IPv6", "GET http://[0]/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
 	{"target open IPv6", "GET http://[::1/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
 	{"target escaped host", "GET http://%41/ HTTP/1.1\nHost: h\n\n", 400, Limits{}},
 	{"target empty host", "GET http:///p HTTP/1.1\nHost: h\n\n", 400, Limits{}},
