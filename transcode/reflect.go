@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -155,9 +156,9 @@ func (x *reflectionStream) probe() error {
 }
 
 func (x *reflectionStream) exchange(req *rpb.ServerReflectionRequest) (*rpb.ServerReflectionResponse, error) {
-	if err := x.send(req); err != nil {
+	if err := x.send(req); err != nil && err != io.EOF {
 		return nil, err
-	}
+	} // on io.EOF the stream ended: Recv returns the real status
 	resp, err := x.recv()
 	if err != nil {
 		return nil, err
