@@ -72,6 +72,9 @@ func writeReport(o harness.Options, res []*harness.CellResult, out string, took 
 		"(grpc-go for gRPC, so grpc-status is verified, which h2load does not do). \"direct\" is a second upstream instance on "+
 		"CPU %s called without a gateway: the limit.\n\n",
 		harness.GatewayCPU, harness.LoadCPU, o.Repeats, o.Duration, o.Warmup, harness.GatewayCPU)
+	b.WriteString("## Summary\n\n")
+	harness.WriteSummary(&b, res)
+	b.WriteString("\n## Details\n")
 	harness.WriteTable(&b, res)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err

@@ -120,3 +120,33 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// WriteSummary writes one line per block: strait's QPS and CPU per request
+// as ratios to the baseline, and which gateway spent the least CPU.
+func WriteSummary(w io.Writer, results []*CellResult) {
+	fmt.Fprintln(w, "| workload | conns | strait QPS | × baseline | strait CPU µs/req | × baseline | least CPU/req |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, cr := range results {
+		stats := map[string]Stats{}
+		best, bestCPU := "", 0.0
+		for _, s := range cr.Series {
+			if st, ok, _ := Summarize(s); ok {
+				stats[s.Gateway] = st
+				if best == "" || st.CPU < bestCPU {
+					best, bestCPU = s.Gateway, st.CPU
+				}
+			}
+		}
+		st, ok := stats[Strait]
+		base, hasBase := stats[cr.Cell.W.Baseline]
+		row := []string{cr.Cell.W.Name, fmt.Sprint(cr.Cell.Conns), "failed", "", "failed", "", best}
+		if ok {
+			row[2], row[4] = fmt.Sprintf("%.0f", st.QPS), fmt.Sprintf("%.1f", st.CPU)
+			if hasBase {
+				row[3] = fmt.Sprintf("%.2f× %s", st.QPS/base.QPS, cr.Cell.W.Baseline)
+				row[5] = fmt.Sprintf("%.2f× %s", st.CPU/base.CPU, cr.Cell.W.Baseline)
+			}
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(row, " | "))
+	}
+}

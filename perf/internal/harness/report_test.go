@@ -68,3 +68,17 @@ func TestPlanGatewaysServeTheirWorkloads(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteSummary(t *testing.T) {
+	w := &Workload{Name: "w", Baseline: GRPCGateway}
+	run := func(qps float64, cpu time.Duration) []Run {
+		return []Run{{Result: load.Result{Requests: 1, QPS: qps}, CPUPerReq: cpu}}
+	}
+	var b strings.Builder
+	WriteSummary(&b, []*CellResult{{Cell: Cell{w, 64}, Series: []*Series{
+		{Gateway: Strait, Runs: run(300, 20*time.Microsecond)}, {Gateway: GRPCGateway, Runs: run(100, 80*time.Microsecond)},
+	}}})
+	if want := "| w | 64 | 300 | 3.00× grpc-gateway | 20.0 | 0.25× grpc-gateway | strait |"; !strings.Contains(b.String(), want) {
+		t.Errorf("got\n%s\nwant a line %q", b.String(), want)
+	}
+}
