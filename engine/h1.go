@@ -18,18 +18,19 @@ type h1Conn struct {
 	c   *conn
 	req http1.Request
 
-	wmu sync.Mutex // orders writes to the connection
-	out []byte     // response head scratch, under wmu
+	w   *h1Writer
+	out []byte // response head and chunk scratch; sinks run one at a time
 
-	mu        sync.Mutex
-	cur       *call
-	busy      bool
-	reading   bool // serve is parsing or dispatching
-	waiting   bool // the worker is blocked in waitIdle
-	keepAlive bool
-	closing   bool // no further request is read
-	chunked   bool
-	done      chan struct{} // signalled when a busy response ends
+	mu         sync.Mutex
+	cur        *call
+	busy       bool
+	reading    bool // serve is parsing or dispatching
+	waiting    bool // the worker is blocked in waitIdle
+	keepAlive  bool
+	closing    bool // no further request is read
+	chunked    bool
+	endPending bool          // the response ended while a background flush runs
+	done       chan struct{} // signalled when a busy response ends
 
 	match  transcode.Match // reused: matching allocates nothing
 	msg    []byte          // upstream request message, reused
@@ -38,7 +39,9 @@ type h1Conn struct {
 }
 
 func newH1Conn(c *conn) *h1Conn {
-	return &h1Conn{c: c, done: make(chan struct{}, 1)}
+	h := &h1Conn{c: c, done: make(chan struct{}, 1)}
+	h.w = newH1Writer(c.nc, h.flushed)
+	return h
 }
 
 // serve parses and dispatches every complete request buffered.
@@ -125,52 +128,48 @@ func (h *h1Conn) head(status int, ctype string, hdrs []h2.Field, contentLength i
 	ka := h.keepAlive
 	h.chunked = contentLength < 0
 	h.mu.Unlock()
-	h.wmu.Lock()
-	defer h.wmu.Unlock()
 	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, hdrs)
-	h.write(h.out, false)
+	h.w.write(h.out, false)
 }
 
-// body writes response bytes (sink); end finishes the response.
+// body writes response bytes (sink); end finishes the response, at once or
+// when a background flush has sent it.
 func (h *h1Conn) body(p []byte, end bool) {
 	h.mu.Lock()
 	chunked := h.chunked
 	h.mu.Unlock()
-	h.wmu.Lock()
+	b := p
 	if chunked {
 		h.out = http1.AppendChunk(h.out[:0], p)
 		if end {
 			h.out = http1.AppendLastChunk(h.out)
 		}
-		h.write(h.out, true)
-	} else {
-		h.write(p, true)
+		b = h.out
 	}
-	h.wmu.Unlock()
+	if h.w.write(b, true) && end {
+		h.mu.Lock()
+		h.endPending = true
+		h.mu.Unlock()
+		return
+	}
 	if end {
 		h.finish()
 	}
 }
 
-// backlog is zero: HTTP/1.1 writes are flushed before body returns (a slow
-// reader holds the writer up to the write timeout instead).
-func (h *h1Conn) backlog() int { return 0 }
+func (h *h1Conn) backlog() int { return h.w.backlog() }
 
-// write copies b to the connection and, when flush is set, sends it. Call
-// it with wmu held.
-func (h *h1Conn) write(b []byte, flush bool) {
-	w := h.c.nc.Writer()
-	if len(b) > 0 {
-		buf, err := w.Malloc(len(b))
-		if err != nil {
-			return
-		}
-		copy(buf, b)
-	}
-	if flush {
-		if err := w.Flush(); err != nil {
-			_ = h.c.nc.Close()
-		}
+// flushed runs when a background flush has sent everything: the response
+// may end, and the call may return upstream credit.
+func (h *h1Conn) flushed() {
+	h.mu.Lock()
+	end, c := h.endPending, h.cur
+	h.endPending = false
+	h.mu.Unlock()
+	if end {
+		h.finish()
+	} else if c != nil {
+		c.drained()
 	}
 }
 
