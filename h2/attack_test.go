@@ -220,3 +220,34 @@ func waitFor(a *attacker, cond func() bool) {
 	}
 	a.t.Fatal("condition not met in time")
 }
+
+// TestAttackPingFloodNotReading: the flooder never reads its ACKs; the
+// server must neither block on it nor queue without bound, and its state
+// is freed.
+func TestAttackPingFloodNotReading(t *testing.T) {
+	srv := startServer(t, h2.Config{}, testAcceptor{})
+	good := startGoodClient(srv.addr)
+	time.Sleep(10 * time.Millisecond)
+	a := newAttacker(t, srv.addr)
+	sent := 0
+	for ; sent < 100_000; sent++ {
+		if !a.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{2}) }) {
+			break
+		}
+	}
+	_ = a.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	a.read()
+	select {
+	case <-a.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("flooding connection still open")
+	}
+	a.mu.Lock()
+	t.Logf("sent %d PINGs, got %d ACKs, GOAWAY %v", sent, a.pings, errCodeOf(a.goAway))
+	if a.pings > 5_000 {
+		t.Errorf("%d PING ACKs queued for a peer that does not read", a.pings)
+	}
+	a.mu.Unlock()
+	good.check(t)
+	waitConns(t, srv, 1)
+}
