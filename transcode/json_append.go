@@ -103,25 +103,8 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 		if f.oneof >= 0 {
 			lo = e.oneofRun(cbase, f, i, lo, hi)
 		}
-		if (f.packable && e.emptyList(f, b, lo, hi)) || (f.isMap && f.val.closed && e.emptyMap(f, b, lo, hi)) {
-			lo = hi // an empty list or map is unset
-		}
-		if lo == hi {
-			if f.req >= 0 && e.inAny == 0 {
-				return ErrOutput // required field not set
-			}
-			if e.s.opts.EmitUnpopulated && f.oneof < 0 && !f.fd.IsExtension() {
-				first = e.comma(first, f)
-				e.emitUnset(f)
-			}
-			continue
-		}
-		if !f.presence && !f.list && !f.isMap && !f.isMsg() &&
-			!e.s.opts.EmitUnpopulated && isZeroValue(f, b[e.ents[hi-1].start:e.ents[hi-1].end]) {
-			continue
-		}
-		first = e.comma(first, f)
-		if err := e.emitValue(f, b, lo, hi); err != nil {
+		var err error
+		if first, err = e.emitField(f, b, lo, hi, first); err != nil {
 			return err
 		}
 	}
@@ -178,6 +161,30 @@ func (e *codecState) comma(first bool, f *fieldPlan) bool {
 	}
 	e.dst = append(e.dst, f.outName...)
 	return false
+}
+
+// emitField writes field f of a message from its entries e.ents[lo:hi],
+// unless protojson leaves it out; first tracks the comma.
+func (e *codecState) emitField(f *fieldPlan, b []byte, lo, hi int, first bool) (bool, error) {
+	if (f.packable && e.emptyList(f, b, lo, hi)) || (f.isMap && f.val.closed && e.emptyMap(f, b, lo, hi)) {
+		lo = hi // an empty list or map is unset
+	}
+	if lo == hi {
+		if f.req >= 0 && e.inAny == 0 {
+			return first, ErrOutput // required field not set
+		}
+		if e.s.opts.EmitUnpopulated && f.oneof < 0 && !f.fd.IsExtension() {
+			first = e.comma(first, f)
+			e.emitUnset(f)
+		}
+		return first, nil
+	}
+	if !f.presence && !f.list && !f.isMap && !f.isMsg() &&
+		!e.s.opts.EmitUnpopulated && isZeroValue(f, b[e.ents[hi-1].start:e.ents[hi-1].end]) {
+		return first, nil
+	}
+	first = e.comma(first, f)
+	return first, e.emitValue(f, b, lo, hi)
 }
 
 func (e *codecState) pop(base, cbase int) {

@@ -39,6 +39,26 @@ func LoadReflection(ctx context.Context, conn grpc.ClientConnInterface, services
 			return nil, err
 		}
 	}
+	fetched, order, err := x.fetchFiles(services)
+	if err != nil {
+		return nil, err
+	}
+	set := &descriptorpb.FileDescriptorSet{}
+	have := map[string][]byte{}
+	for _, name := range order {
+		set.File = append(set.File, fetched[name])
+		have[name] = nil
+	}
+	files, err := protodesc.NewFiles(withGlobalDeps(set, have))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrReflection, err)
+	}
+	return files, nil
+}
+
+// fetchFiles gets the files declaring services and, transitively, the
+// files they import, in the order they arrived.
+func (x *reflectionStream) fetchFiles(services []string) (map[string]*descriptorpb.FileDescriptorProto, []string, error) {
 	got := map[string]*descriptorpb.FileDescriptorProto{}
 	var order []string
 	add := func(files [][]byte) error {
@@ -57,10 +77,10 @@ func LoadReflection(ctx context.Context, conn grpc.ClientConnInterface, services
 	for _, svc := range services {
 		files, err := x.files(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: svc}})
 		if err != nil {
-			return nil, fmt.Errorf("%w: service %s: %v", ErrReflection, svc, err)
+			return nil, nil, fmt.Errorf("%w: service %s: %v", ErrReflection, svc, err)
 		}
 		if err := add(files); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for i := 0; i < len(order); i++ { // order grows as imports arrive
@@ -73,24 +93,14 @@ func LoadReflection(ctx context.Context, conn grpc.ClientConnInterface, services
 				if _, gerr := protoregistry.GlobalFiles.FindFileByPath(dep); gerr == nil {
 					continue // a well-known file the upstream does not serve
 				}
-				return nil, fmt.Errorf("%w: file %s: %v", ErrReflection, dep, err)
+				return nil, nil, fmt.Errorf("%w: file %s: %v", ErrReflection, dep, err)
 			}
 			if err := add(files); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
-	set := &descriptorpb.FileDescriptorSet{}
-	have := map[string][]byte{}
-	for _, name := range order {
-		set.File = append(set.File, got[name])
-		have[name] = nil
-	}
-	files, err := protodesc.NewFiles(withGlobalDeps(set, have))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrReflection, err)
-	}
-	return files, nil
+	return got, order, nil
 }
 
 // reflectionStream is one reflection stream of either version, spoken in
