@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"reflect"
 	"strings"
@@ -31,6 +32,10 @@ func FuzzReadRequest(f *testing.F) {
 	f.Add([]byte(pipeline), uint8(1))
 	for _, bc := range benchCases {
 		f.Add(bc.data, uint8(16))
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 20 {
+		f.Add([]byte(genRequest(rng)+genRequest(rng)), uint8(i))
 	}
 	f.Fuzz(func(t *testing.T, data []byte, chunk uint8) {
 		want := readAll(newSliceReader(data, 0), fuzzLimits)
