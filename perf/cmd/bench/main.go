@@ -59,7 +59,7 @@ func defaults(o *harness.Options, limit *time.Duration) {
 	if o.Duration == 0 {
 		o.Duration = 5 * time.Second
 		if o.Quick {
-			o.Duration = 3 * time.Second
+			o.Duration = 2 * time.Second
 		}
 	}
 	if o.Repeats == 0 {
