@@ -62,7 +62,6 @@ var (
 	ErrAbuse             = errors.New("h2: peer exceeded a rate limit")
 	ErrSettingsTimeout   = errors.New("h2: settings not acknowledged in time")
 	ErrPingTimeout       = errors.New("h2: keepalive ping not answered in time")
-	ErrIdle              = errors.New("h2: idle connection")
 	ErrStalled           = errors.New("h2: peer stopped making progress")
 )
 
