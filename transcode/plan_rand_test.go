@@ -179,9 +179,9 @@ func (g *randGen) knownValue(m protoreflect.Message, depth int) {
 func TestRandomMessagesDiff(t *testing.T) {
 	z := loadZoo(t)
 	names := []string{zZoo, zConf, zConf2, zConfReq, zWKT, zMaps, zOneofs, zRepeated}
-	seeds := 120
+	seeds := 60
 	if testing.Short() {
-		seeds = 20
+		seeds = 10
 	}
 	accepted := 0
 	for _, o := range optionSets {

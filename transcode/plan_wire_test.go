@@ -39,7 +39,11 @@ func TestRawWireDiff(t *testing.T) {
 	unknown = protowire.AppendTag(protowire.AppendTag(unknown, 10003, protowire.StartGroupType), 10003, protowire.EndGroupType)
 	for _, o := range optionSets[:3] {
 		s := z.schema(t, o)
-		for seed := 0; seed < 50; seed++ {
+		seeds := 25
+		if testing.Short() {
+			seeds = 5
+		}
+		for seed := 0; seed < seeds; seed++ {
 			g := &randGen{r: rand.New(rand.NewPCG(uint64(seed), 11)), z: z}
 			for _, name := range []string{zZoo, zConf, zConf2, zConfReq, zOneofs, zMaps, zRepeated, zWKT} {
 				md := z.md(t, name)
