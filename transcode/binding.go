@@ -57,6 +57,7 @@ func newRuleRoute(schema *Schema, md protoreflect.MethodDescriptor, rule httpRul
 	return rt, rt.setResponseBody(rule.responseBody)
 }
 
+// newRoute fills what every binding of md shares: names, plans, streaming.
 func newRoute(schema *Schema, md protoreflect.MethodDescriptor, method, path string) (*Route, error) {
 	rt := &Route{
 		Service:         md.Parent().FullName(),
@@ -146,6 +147,7 @@ func fieldChain(md protoreflect.MessageDescriptor, path string, repeatedLeaf boo
 	return chain, nil
 }
 
+// kindName names a field's type for error messages.
 func kindName(fd protoreflect.FieldDescriptor) string {
 	switch {
 	case fd.IsMap():
@@ -181,6 +183,8 @@ func (m *Match) AppendRequest(dst, rawQuery, body []byte) ([]byte, error) {
 	return dst, nil
 }
 
+// appendBody writes the body as the route binds it; a blank body is an
+// empty message.
 func (m *Match) appendBody(dst, body []byte) ([]byte, error) {
 	rt := m.Route
 	switch {

@@ -99,6 +99,7 @@ func (r *httpRule) merge(b []byte, top bool) error {
 	return nil
 }
 
+// setField applies one length-delimited field of an HttpRule.
 func (r *httpRule) setField(num protowire.Number, v []byte, top bool) error {
 	switch {
 	case num == 1:

@@ -100,6 +100,7 @@ func (r *Router) addMethod(schema *Schema, md protoreflect.MethodDescriptor) err
 	return errors.Join(errs...)
 }
 
+// add inserts rt into the trie and the listing.
 func (r *Router) add(rt *Route) error {
 	rt.discardQuery = r.opts.DiscardUnknownQuery
 	shadowed, err := r.root.insert(rt)

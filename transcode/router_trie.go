@@ -51,6 +51,7 @@ func (n *rnode) insert(rt *Route) (shadowed *Route, err error) {
 	return nil, nil
 }
 
+// child returns (creating it) the node for segment s.
 func (n *rnode) child(s tmplSeg) *rnode {
 	pick := func(p **rnode) *rnode {
 		if *p == nil {
