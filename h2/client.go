@@ -21,8 +21,11 @@ func (c *Conn) OpenStream(fields []Field, end bool, h StreamHandler) (*Stream, e
 	c.nextID += 2
 	c.streams[s.id] = s
 	c.nLocal++
-	c.writeHeaders(s.id, fields, end)
-	if err := c.flushSoon(); err != nil {
+	err := c.writeHeaders(s.id, fields, end)
+	if err == nil {
+		err = c.flushSoon()
+	}
+	if err != nil {
 		delete(c.streams, s.id)
 		c.nLocal--
 		return nil, err

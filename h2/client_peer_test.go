@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -133,13 +134,18 @@ func TestClientHonorsPeerSettings(t *testing.T) {
 	p := newRawPeer(t)
 	c, _ := dialClient(t, p.addr, h2.Config{})
 	p.accept(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 2},
-		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10})
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: 10},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: 1000})
 	deadline := time.Now().Add(5 * time.Second)
 	for c.Available() != 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	if got := c.Available(); got != 2 {
 		t.Fatalf("Available() = %d; want 2", got)
+	}
+	big := append(reqFields("GET", "/"), h2.Field{Name: "x-big", Value: strings.Repeat("b", 1000)})
+	if _, err := c.OpenStream(big, true, nil); !errors.Is(err, h2.ErrHeaderListTooLong) {
+		t.Fatalf("header list over the peer's limit: %v; want ErrHeaderListTooLong", err)
 	}
 	r1, r2 := newResult(), newResult()
 	s1 := openRetry(t, c, reqFields("POST", "/a"), false, r1)
@@ -154,7 +160,7 @@ func TestClientHonorsPeerSettings(t *testing.T) {
 	if len(d.p) != 10 || s1.Buffered() != 90 {
 		t.Fatalf("sent %d bytes, %d buffered; want 10 and 90", len(d.p), s1.Buffered())
 	}
-	p.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(1, 90) })
+	p.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(s1.ID(), 90) })
 	p.do(func(fr *http2.Framer) error { return fr.WriteWindowUpdate(0, 1000) })
 	d = p.next(func(f http2.Frame) bool { _, ok := f.(*dataCopy); return ok }).(*dataCopy)
 	if len(d.p) != 90 || !d.end {

@@ -270,6 +270,15 @@ func (c *Conn) deliveredEnd(s *Stream) {
 // writeHeaders HPACK-encodes fields and writes them as HEADERS plus
 // CONTINUATION frames within the peer's frame size, under the lock.
 func (c *Conn) writeHeaders(id uint32, fields []Field, end bool) error {
+	if c.peer.maxHeaderList > 0 {
+		size := 0
+		for _, f := range fields {
+			size += len(f.Name) + len(f.Value) + 32
+		}
+		if size > int(c.peer.maxHeaderList) { // the peer would refuse it (§6.5.2)
+			return ErrHeaderListTooLong
+		}
+	}
 	c.hbuf.Reset()
 	for _, f := range fields {
 		c.henc.WriteField(f)
