@@ -20,6 +20,7 @@ func openServer(t testing.TB) (*Conn, *Stream, *memReader, *memWriter) {
 		t.Fatal(err)
 	}
 	in := newFrames().preface().settings(Setting{SettingInitialWindowSize, maxWindow}).
+		raw(FrameHeader{Type: FrameSettings, Flags: FlagAck}, nil). // no SETTINGS_TIMEOUT mid-benchmark
 		raw(FrameHeader{Type: FrameWindowUpdate}, []byte{0x7f, 0xff, 0, 0}).
 		headers(1, false, request("POST", "/upload")...)
 	r := &memReader{}
@@ -126,7 +127,7 @@ func BenchmarkReadHeaders(b *testing.B) {
 	w := &memWriter{}
 	c := NewServerConn(w, func() {}, acc, Config{})
 	c.Start()
-	f := newFrames().preface().settings()
+	f := newFrames().preface().settings().raw(FrameHeader{Type: FrameSettings, Flags: FlagAck}, nil)
 	r := &memReader{}
 	r.reset(f.b)
 	c.Serve(r)
