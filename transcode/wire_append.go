@@ -137,7 +137,7 @@ func (d *codecState) member(p *Plan, seen int, name []byte, at int, skipType boo
 	}
 	if f.oneof >= 0 && !f.list && !f.isMap {
 		if d.testAndSet(seen, len(p.fields)+f.oneof) {
-			return &Error{Offset: at, Field: f.name, Msg: "oneof " + string(f.fd.ContainingOneof().Name()) + " is already set, by another field than " + f.name}
+			return &Error{Offset: at, Field: f.name, Msg: "field " + f.name + ": oneof " + string(f.fd.ContainingOneof().FullName()) + " is already set"}
 		}
 	}
 	err := d.fieldValue(f)

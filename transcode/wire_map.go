@@ -49,12 +49,12 @@ func (d *codecState) mapEntry(f *fieldPlan, ks *keySet) error {
 	entry := d.open()
 	if !d.mapKey(f.key, name) {
 		d.dst = d.dst[:mark]
-		return &Error{Offset: at, Field: f.name, Msg: "invalid value for " + f.key.kind.String() + " key: " + quoteRaw(d.in[at:d.pos-1])}
+		return &Error{Offset: at, Field: f.name, Msg: "invalid value for " + f.key.kind.String() + " key of map field " + f.name + ": " + quoteRaw(d.in[at:d.pos-1])}
 	}
 	keyLen := len(d.dst) - entry
 	if d.dupKey(ks, d.dst[entry:]) {
 		d.dst = d.dst[:mark]
-		return &Error{Offset: at, Field: f.name, Msg: "duplicate map key " + quoteRaw(d.in[at:d.pos-1])}
+		return &Error{Offset: at, Field: f.name, Msg: "duplicate key " + quoteRaw(d.in[at:d.pos-1]) + " in map field " + f.name}
 	}
 	wrote := true
 	if v := f.val; v.isMsg() {
