@@ -157,7 +157,7 @@ func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error
 		}
 		f.isValue = fd.Message().FullName() == "google.protobuf.Value"
 	case protoreflect.EnumKind:
-		f.enum = newEnumPlan(fd.Enum())
+		f.enum = p.s.enumPlan(fd.Enum())
 		f.closed = fd.Enum().IsClosed()
 		f.nullValue = fd.Enum().FullName() == "google.protobuf.NullValue"
 	}
@@ -233,4 +233,14 @@ func messageSetWire(md protoreflect.MessageDescriptor) bool {
 // isMsg reports message-valued fields (messages and groups).
 func (f *fieldPlan) isMsg() bool {
 	return f.kind == protoreflect.MessageKind || f.kind == protoreflect.GroupKind
+}
+
+// enumPlan returns the shared plan of an enum, compiled on first use.
+func (s *Schema) enumPlan(ed protoreflect.EnumDescriptor) *enumPlan {
+	if e := s.enums[ed.FullName()]; e != nil {
+		return e
+	}
+	e := newEnumPlan(ed)
+	s.enums[ed.FullName()] = e
+	return e
 }

@@ -38,6 +38,7 @@ type Schema struct {
 	pool  sync.Pool    // *codecState, reused by every call
 	seed  maphash.Seed // for map key indexes
 	exts  map[protoreflect.FullName][]protoreflect.FieldDescriptor
+	enums map[protoreflect.FullName]*enumPlan // filled by NewSchema only
 }
 
 // LoadDescriptorSets merges serialized FileDescriptorSets into one registry.
@@ -105,7 +106,8 @@ func NewSchema(files *protoregistry.Files, opts Options) (*Schema, error) {
 	if opts.MaxDepth <= 0 {
 		opts.MaxDepth = protowire.DefaultRecursionLimit
 	}
-	s := &Schema{opts: opts, files: files, plans: map[protoreflect.FullName]*Plan{}, seed: maphash.MakeSeed()}
+	s := &Schema{opts: opts, files: files, plans: map[protoreflect.FullName]*Plan{},
+		enums: map[protoreflect.FullName]*enumPlan{}, seed: maphash.MakeSeed()}
 	s.pool.New = func() any { return new(codecState) }
 	var all []protoreflect.MessageDescriptor
 	var walk func(ms protoreflect.MessageDescriptors)
