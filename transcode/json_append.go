@@ -27,7 +27,7 @@ func (p *Plan) AppendJSON(dst, wire []byte) ([]byte, error) {
 func (p *Plan) AppendFieldJSON(dst []byte, fd protoreflect.FieldDescriptor, wire []byte) ([]byte, error) {
 	f := p.fieldFor(fd)
 	if f == nil {
-		return dst, &Error{Offset: -1, Msg: "no field " + string(fd.FullName()) + " in " + string(p.md.FullName())}
+		return dst, errNoField(p, fd)
 	}
 	e := p.s.getState()
 	e.dst, e.depth = dst, p.s.opts.MaxDepth-1

@@ -244,3 +244,11 @@ func (s *Schema) enumPlan(ed protoreflect.EnumDescriptor) *enumPlan {
 	s.enums[ed.FullName()] = e
 	return e
 }
+
+func errNoField(p *Plan, fd protoreflect.FieldDescriptor) error {
+	name := "<nil>"
+	if fd != nil {
+		name = string(fd.FullName())
+	}
+	return &Error{Offset: -1, Msg: "no field " + name + " in " + string(p.md.FullName())}
+}

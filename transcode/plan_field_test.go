@@ -96,6 +96,12 @@ func TestFieldCodecsUnset(t *testing.T) {
 	if _, err := sp.AppendFieldWire(nil, fields.ByName("scalars"), []byte(`{}`)); err == nil {
 		t.Error("field of another message: no error")
 	}
+	if _, err := sp.AppendFieldWire(nil, nil, []byte(`{}`)); err == nil {
+		t.Error("nil field: no error")
+	}
+	if _, err := sp.AppendFieldJSON(nil, nil, nil); err == nil {
+		t.Error("nil field: no error")
+	}
 }
 
 // TestErrorText checks that input errors name the field and read well.

@@ -28,7 +28,7 @@ func (p *Plan) AppendWire(dst, json []byte) ([]byte, error) {
 func (p *Plan) AppendFieldWire(dst []byte, fd protoreflect.FieldDescriptor, json []byte) ([]byte, error) {
 	f := p.fieldFor(fd)
 	if f == nil {
-		return dst, &Error{Offset: -1, Msg: "no field " + string(fd.FullName()) + " in " + string(p.md.FullName())}
+		return dst, errNoField(p, fd)
 	}
 	d := p.s.getState()
 	d.in, d.dst, d.depth = json, dst, p.s.opts.MaxDepth-1
