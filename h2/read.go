@@ -56,8 +56,13 @@ func (c *Conn) Serve(r Reader) error {
 			return c.serveErr(r, err)
 		}
 		if c.rd.unread >= releaseEvery {
+			// A long batch (a bulk upload) also sends its WINDOW_UPDATEs
+			// now rather than at the end, keeping the peer's pipe full.
 			r.Release()
 			c.rd.unread = 0
+			c.mu.Lock()
+			c.flush()
+			c.mu.Unlock()
 		}
 	}
 	r.Release()
