@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -45,21 +44,22 @@ type call struct {
 	out   sink
 	web   webMode
 
-	serial  // everything below is guarded by serial.op
-	up      *h2.Stream
-	timer   *time.Timer
-	done    bool
-	started bool // head written (streaming)
-	status  string
-	hdrs    []h2.Field // response metadata for the client
-	trail   trailers
-	msgs    msgReader
-	nmsg    int
-	owed    int    // response bytes received while the client lagged, window not yet returned
-	out1    []byte // the first (unary) response, rendered
-	ctype   string // google.api.HttpBody content type, from the first message
-	bufs    *callBufs
-	scratch []byte
+	serial   // everything below is guarded by serial.op
+	up       *h2.Stream
+	timer    *time.Timer
+	deadline time.Time // zero: none
+	done     bool
+	started  bool // head written (streaming)
+	status   string
+	hdrs     []h2.Field // response metadata for the client
+	trail    trailers
+	msgs     msgReader
+	nmsg     int
+	owed     int    // response bytes received while the client lagged, window not yet returned
+	out1     []byte // the first (unary) response, rendered
+	ctype    string // google.api.HttpBody content type, from the first message
+	bufs     *callBufs
+	scratch  []byte
 }
 
 // trailers holds what ends a gRPC call.
@@ -136,6 +136,7 @@ func (c *call) start(fields []h2.Field, msg []byte, timeout time.Duration) error
 	c.up = s
 	c.e.metrics.upstreamStreams.Add(1)
 	if timeout > 0 {
+		c.deadline = time.Now().Add(timeout)
 		c.timer = time.AfterFunc(timeout, c.onTimeout)
 	}
 	return s.WriteData(msg, true)
@@ -281,7 +282,7 @@ func (c *call) closeOp(err error) {
 		if err == nil {
 			c.finishLocked()
 		} else {
-			c.failLocked(14, "upstream: "+errText(err))
+			c.failLocked(streamStatus(err, c.deadline))
 		}
 	}
 	if c.up != nil {
@@ -323,12 +324,4 @@ func (c *call) stopTimer() {
 		c.timer.Stop()
 		c.timer = nil
 	}
-}
-
-func errText(err error) string {
-	var se h2.StreamError
-	if errors.As(err, &se) {
-		return "stream reset: " + se.Code.String()
-	}
-	return err.Error()
 }

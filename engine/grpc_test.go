@@ -214,3 +214,38 @@ func TestReflectionDescriptors(t *testing.T) {
 		t.Fatalf("got %d %s", st, body)
 	}
 }
+
+// TestUpstreamKilledMidStream: an upstream that dies mid-stream gives the
+// gRPC client UNAVAILABLE in trailers at once, and the REST client an
+// error line, never a hang.
+func TestUpstreamKilledMidStream(t *testing.T) {
+	started := make(chan struct{}, 2)
+	addr, srv := testutil.StartRawServer(t, func(c *testutil.Call) ([]byte, error) {
+		m := testutil.RawMsg([]byte{0x08, 0x01})
+		_ = c.Stream.SendMsg(&m)
+		started <- struct{}{}
+		<-c.Stream.Context().Done()
+		return nil, c.Stream.Context().Err()
+	})
+	e := startGateway(t, addr, nil)
+	cc := grpcDial(t, e.Addr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := cc.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/bookstore.v1.Bookstore/WatchBooks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SendMsg(demoMsg(t, "WatchBooksRequest")); err != nil {
+		t.Fatal(err)
+	}
+	_ = st.CloseSend()
+	if err := st.RecvMsg(demoMsg(t, "Book")); err != nil {
+		t.Fatalf("first message: %v", err)
+	}
+	<-started
+	srv.Stop() // kills the upstream connections
+	err = st.RecvMsg(demoMsg(t, "Book"))
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("after the upstream died: got %v; want Unavailable", err)
+	}
+}

@@ -21,12 +21,13 @@ type relay struct {
 	e    *Engine
 	down *h2.Stream
 	serial
-	up    *h2.Stream // guarded by serial.op, like everything below
-	timer *time.Timer
-	ended bool // downstream response finished (trailers sent or reset)
-	sent  bool // downstream response headers sent
-	owedD int  // downstream bytes received, window not yet returned
-	owedU int  // upstream bytes received, window not yet returned
+	up       *h2.Stream // guarded by serial.op, like everything below
+	timer    *time.Timer
+	deadline time.Time
+	ended    bool // downstream response finished (trailers sent or reset)
+	sent     bool // downstream response headers sent
+	owedD    int  // downstream bytes received, window not yet returned
+	owedU    int  // upstream bytes received, window not yet returned
 }
 
 func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, path string, end bool) h2.StreamHandler {
@@ -63,6 +64,7 @@ func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, p
 	r.up = up
 	e.metrics.upstreamStreams.Add(1)
 	if d > 0 {
+		r.deadline = time.Now().Add(d)
 		r.timer = time.AfterFunc(d, r.onTimeout)
 	}
 	return r
@@ -170,7 +172,7 @@ func (r *relay) closed(s *h2.Stream, err error) {
 		r.e.metrics.upstreamStreams.Add(-1)
 	}
 	if err != nil && !r.ended {
-		r.fail(14, "upstream: "+errText(err))
+		r.fail(streamStatus(err, r.deadline))
 	}
 }
 

@@ -1,6 +1,10 @@
 package http1
 
 import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,6 +129,30 @@ func BenchmarkAppendChunk(b *testing.B) {
 			buf := make([]byte, 0, n+32)
 			for b.Loop() {
 				buf = AppendChunk(buf[:0], p)
+			}
+		})
+	}
+}
+
+// BenchmarkNetHTTPReadRequest is the reference: net/http parsing the same
+// requests (and reading the body) from a reused bufio.Reader.
+func BenchmarkNetHTTPReadRequest(b *testing.B) {
+	for _, bc := range benchCases {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.data)))
+			rd := bytes.NewReader(bc.data)
+			br := bufio.NewReader(rd)
+			for b.Loop() {
+				rd.Reset(bc.data)
+				br.Reset(rd)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, req.Body); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -46,6 +46,14 @@ type Call struct {
 // handler that streams sends through c.Stream and returns nil, nil.
 func StartRawUpstream(t testing.TB, fn func(c *Call) ([]byte, error)) string {
 	t.Helper()
+	addr, _ := StartRawServer(t, fn)
+	return addr
+}
+
+// StartRawServer is StartRawUpstream that also hands back the server, for
+// tests that kill it mid-call.
+func StartRawServer(t testing.TB, fn func(c *Call) ([]byte, error)) (string, *grpc.Server) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +74,7 @@ func StartRawUpstream(t testing.TB, fn func(c *Call) ([]byte, error)) string {
 	}))
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
-	return ln.Addr().String()
+	return ln.Addr().String(), srv
 }
 
 // H2CClient is x/net's HTTP/2 client speaking cleartext with prior knowledge.
