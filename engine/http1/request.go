@@ -67,7 +67,7 @@ type Request struct {
 	ExpectContinue bool  // Expect: 100-continue on HTTP/1.1
 	Proto11        bool  // HTTP/1.1 (else HTTP/1.0)
 
-	Body []byte // whole body: a view (Content-Length) or body (chunked)
+	Body []byte // whole body: a view into r (Content-Length) or req's own buffer (chunked)
 
 	body []byte // chunked decoding buffer, owned
 }
@@ -76,7 +76,8 @@ type Request struct {
 // idle connection does not pin one large body.
 const maxKeptBody = 64 << 10
 
-// Reset clears req for the next request, keeping its buffers.
+// Reset clears req for the next request, keeping its buffers (but a
+// chunked-body buffer over 64 KiB).
 func (req *Request) Reset() {
 	clear(req.Headers)
 	body := req.body[:0]
