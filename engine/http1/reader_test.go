@@ -18,6 +18,15 @@ type sliceReader struct {
 	waits      int
 	copying    bool
 	scratch    []byte
+	calls      int // reader calls, to catch a parser that spins
+}
+
+// tick counts a call; a parser does a bounded number per byte, so many
+// more means it loops without progress.
+func (r *sliceReader) tick() {
+	if r.calls++; r.calls > 16*len(r.data)+1000 {
+		panic("http1: reader called too often: the parser spins")
+	}
 }
 
 func newSliceReader(data []byte, chunk int) *sliceReader {
@@ -27,7 +36,10 @@ func newSliceReader(data []byte, chunk int) *sliceReader {
 	return &sliceReader{data: data, chunk: chunk, avail: min(chunk, len(data))}
 }
 
-func (r *sliceReader) Len() int { return r.avail - r.off }
+func (r *sliceReader) Len() int {
+	r.tick()
+	return r.avail - r.off
+}
 
 func (r *sliceReader) wait(n int) error {
 	for r.avail-r.off < n {
@@ -41,6 +53,7 @@ func (r *sliceReader) wait(n int) error {
 }
 
 func (r *sliceReader) Peek(n int) ([]byte, error) {
+	r.tick()
 	if err := r.wait(n); err != nil {
 		return nil, err
 	}
@@ -53,6 +66,7 @@ func (r *sliceReader) Peek(n int) ([]byte, error) {
 }
 
 func (r *sliceReader) Next(n int) ([]byte, error) {
+	r.tick()
 	if err := r.wait(n); err != nil {
 		return nil, err
 	}
