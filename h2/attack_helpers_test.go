@@ -29,8 +29,9 @@ type attacker struct {
 	goAway *http2.GoAwayFrame
 	rsts   []http2.ErrCode
 	heads  map[uint32][]hpack.HeaderField
-	pings  int // PING ACKs received
-	acks   int // SETTINGS ACKs received
+	lasts  []uint32 // last stream ids of every GOAWAY
+	pings  int      // PING ACKs received
+	acks   int      // SETTINGS ACKs received
 	done   chan struct{}
 	ack    atomic.Bool // a SETTINGS awaits our ACK
 	noAck  bool        // steps are inside a header block: never ACK
@@ -65,6 +66,7 @@ func (a *attacker) read() *attacker {
 			a.mu.Lock()
 			switch f := f.(type) {
 			case *http2.GoAwayFrame:
+				a.lasts = append(a.lasts, f.LastStreamID)
 				if a.goAway == nil {
 					a.goAway = f
 				}

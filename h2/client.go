@@ -10,7 +10,7 @@ func (c *Conn) OpenStream(fields []Field, end bool, h StreamHandler) (*Stream, e
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil || c.goAway || c.drained || c.closing || c.nextID > maxWindow {
+	if c.err != nil || c.goAway || c.draining || c.drained || c.closing || c.nextID > maxWindow {
 		return nil, ErrConnClosing
 	}
 	if c.nLocal >= int(min(c.cfg.MaxConcurrentStreams, c.peer.maxStreams)) {

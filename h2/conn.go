@@ -90,6 +90,7 @@ type Conn struct {
 	werr      error
 	err       error // set once the connection is finished
 	goAway    bool  // we sent GOAWAY: no new streams
+	draining  bool  // Shutdown's first GOAWAY sent, final one pending
 	drained   bool  // peer sent GOAWAY: open no new streams
 	closing   bool  // closeFn called or due
 	setSentAt time.Time
@@ -244,24 +245,55 @@ func (c *Conn) flush() error {
 func (c *Conn) Available() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil || c.goAway || c.drained || c.closing || c.nextID > maxWindow {
+	if c.err != nil || c.goAway || c.draining || c.drained || c.closing || c.nextID > maxWindow {
 		return 0
 	}
 	return max(0, int(min(c.cfg.MaxConcurrentStreams, c.peer.maxStreams))-c.nLocal)
 }
 
-// Shutdown starts a graceful close: GOAWAY with the last stream id we will
-// process, in-flight streams finish, then the transport is closed.
+// Shutdown starts a graceful close (RFC 9113 §6.8). A server first sends
+// GOAWAY with the largest stream id and a PING: streams the client opens
+// meanwhile are still served. On the PING's ACK (or after shutdownWait)
+// the final GOAWAY names the last stream processed; in-flight streams
+// finish, then the transport is closed. A client sends one GOAWAY.
 func (c *Conn) Shutdown() {
 	c.mu.Lock()
-	if c.err == nil && !c.goAway {
-		c.goAway = true
-		var b [32]byte
-		c.write(AppendGoAway(b[:0], c.lastPeer, ErrCodeNo, nil))
-		c.flushSoon()
+	defer c.mu.Unlock()
+	if c.err != nil || c.goAway || c.draining {
+		return
 	}
+	var b [64]byte
+	if !c.server {
+		c.finalGoAway()
+		return
+	}
+	c.draining = true
+	p := AppendGoAway(b[:0], maxWindow, ErrCodeNo, nil)
+	c.write(AppendPing(p, false, shutdownPing))
+	c.flushSoon()
+	time.AfterFunc(shutdownWait, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.finalGoAway()
+	})
+}
+
+// shutdownPing marks the PING of a two-phase shutdown; shutdownWait bounds
+// the wait for its ACK.
+var shutdownPing = [8]byte{'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'}
+
+const shutdownWait = time.Second
+
+// finalGoAway sends the GOAWAY that stops new streams, under the lock.
+func (c *Conn) finalGoAway() {
+	if c.err != nil || c.goAway {
+		return
+	}
+	c.goAway = true
+	var b [32]byte
+	c.write(AppendGoAway(b[:0], c.lastPeer, ErrCodeNo, nil))
+	c.flushSoon()
 	c.idleDone()
-	c.mu.Unlock()
 }
 
 // idleDone closes a draining connection once its last stream is gone:

@@ -114,8 +114,9 @@ func TestSettingsTimeout(t *testing.T) {
 	a.read().expectGoAway(http2.ErrCodeSettingsTimeout)
 }
 
-// TestServerShutdown: Shutdown sends GOAWAY, lets the in-flight stream
-// finish, then closes the connection.
+// TestServerShutdown: Shutdown sends GOAWAY(2^31-1) and a PING; a stream
+// opened before the PING's ACK is still served; the final GOAWAY names
+// it; in-flight streams finish, then the connection closes.
 func TestServerShutdown(t *testing.T) {
 	srv := startServer(t, h2.Config{}, testAcceptor{})
 	a := newAttacker(t, srv.addr).read()
@@ -128,15 +129,28 @@ func TestServerShutdown(t *testing.T) {
 		c.Shutdown()
 	}
 	srv.mu.Unlock()
-	waitFor(a, func() bool { return a.goAway != nil })
-	if a.goAway.ErrCode != http2.ErrCodeNo || a.goAway.LastStreamID != 1 {
-		t.Fatalf("GOAWAY %v last %d; want NO_ERROR last 1", a.goAway.ErrCode, a.goAway.LastStreamID)
+	waitFor(a, func() bool { return len(a.lasts) == 1 })
+	if a.goAway.ErrCode != http2.ErrCodeNo || a.lasts[0] != 1<<31-1 {
+		t.Fatalf("first GOAWAY %v last %d; want NO_ERROR last 2^31-1", a.goAway.ErrCode, a.lasts[0])
+	}
+	a.mu.Lock()
+	a.goAway = nil // let write go on
+	a.mu.Unlock()
+	a.write(func(fr *http2.Framer) error { // raced with the GOAWAY: still served
+		return fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: a.request("/"), EndHeaders: true, EndStream: true})
+	})
+	a.write(func(fr *http2.Framer) error {
+		return fr.WritePing(true, [8]byte{'s', 'h', 'u', 't', 'd', 'o', 'w', 'n'})
+	})
+	waitFor(a, func() bool { return len(a.lasts) == 2 && a.heads[3] != nil })
+	if a.lasts[1] != 3 {
+		t.Fatalf("final GOAWAY last %d; want 3", a.lasts[1])
 	}
 	if a.closed() {
 		t.Fatal("closed with a stream in flight")
 	}
 	a.mu.Lock()
-	a.goAway = nil // let write go on
+	a.goAway = nil
 	a.mu.Unlock()
 	a.write(func(fr *http2.Framer) error { return fr.WriteData(1, true, bytes.Repeat([]byte{'z'}, 10)) })
 	select {

@@ -267,7 +267,11 @@ func (c *Conn) onPing(h FrameHeader, p []byte) error {
 	case len(p) != 8:
 		return connErr(ErrCodeFrameSize, ErrBadFrame)
 	case h.Has(FlagAck):
-		c.pingSent = time.Time{}
+		if [8]byte(p) == shutdownPing {
+			c.finalGoAway()
+		} else {
+			c.pingSent = time.Time{}
+		}
 		return nil
 	}
 	if err := c.calm(&c.ctrl); err != nil {
