@@ -36,7 +36,9 @@ type Config struct {
 	// MaxStreamBuffer bounds bytes WriteData queues per stream beyond the
 	// peer's window (default 1 MiB); MaxConnBuffer bounds the sum over the
 	// connection (default 16 MiB). Past either WriteData returns
-	// ErrBufferFull.
+	// ErrBufferFull. A relay that withholds Consume at a high-water mark
+	// still lets the far peer send up to its window: keep MaxStreamBuffer
+	// above high water plus that window.
 	MaxStreamBuffer int
 	MaxConnBuffer   int
 	// Limits are the abuse budgets; zero fields take defaults.
