@@ -9,19 +9,19 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
-// appendQuoted appends s as a JSON string (for names known to be valid).
+// appendQuoted appends s as a JSON string; for names, at compile time.
 func appendQuoted(dst []byte, s string) []byte {
-	dst, _ = appendJSONString(dst, s)
+	dst, _ = appendJSONString(dst, []byte(s))
 	return dst
 }
 
 // appendJSONString appends s quoted and escaped as protojson escapes
 // strings; ok is false if s is not valid UTF-8.
-func appendJSONString[S string | []byte](dst []byte, s S) ([]byte, bool) {
+func appendJSONString(dst, s []byte) ([]byte, bool) {
 	dst = append(dst, '"')
 	i := 0
 	for i < len(s) {
-		j := i
+		j := plainRun(s, i)
 		for j < len(s) && !strClass[s[j]] {
 			j++
 		}
