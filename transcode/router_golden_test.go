@@ -1,8 +1,11 @@
 package transcode
 
 import (
+	"bytes"
 	"flag"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -29,5 +32,27 @@ func TestRoutesGolden(t *testing.T) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestRouteDescriptorsFresh checks the committed descriptor sets against
+// their .proto sources, when protoc is installed.
+func TestRouteDescriptorsFresh(t *testing.T) {
+	protoc, err := exec.LookPath("protoc")
+	if err != nil {
+		t.Skip("protoc not installed")
+	}
+	for _, name := range []string{"routes", "conflict"} {
+		out := filepath.Join(t.TempDir(), name+".pb")
+		cmd := exec.Command(protoc, "-I", "testdata/routes/proto", "-I", "/usr/include", "--include_imports",
+			"--descriptor_set_out="+out, "routes/v1/"+name+".proto")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("protoc: %v: %s", err, b) // e.g. no well-known types under /usr/include
+		}
+		got, _ := os.ReadFile(out)
+		want, err := os.ReadFile("testdata/routes/" + name + ".pb")
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("testdata/routes/%s.pb is stale (%v): run go generate", name, err)
+		}
 	}
 }
