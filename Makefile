@@ -5,13 +5,13 @@ H2SPEC  := $(BIN)/h2spec
 FUZZTIME ?= 10s
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build test vet unit h2spec demo bench profile fuzz tools protos clean
+.PHONY: build test vet unit allocs h2spec demo bench profile fuzz tools protos clean
 
 build:
 	$(GO) build -o $(BIN)/strait ./cmd/strait
 
 # test: vet, the race-enabled unit and end-to-end tests, then the external suites.
-test: tools vet unit h2spec
+test: tools vet unit allocs h2spec
 
 vet:
 	$(GO) vet ./...
@@ -22,6 +22,11 @@ unit:
 GRPC_VERSION := v1.85.0
 
 # tools installs the third-party suites the tests run (idempotent).
+# allocs runs the zero-allocation pins without -race (the race detector
+# allocates on its own, so those tests skip under it).
+allocs:
+	$(GO) test -count=1 -run 'ZeroAlloc' ./...
+
 tools: $(H2SPEC) $(BIN)/interop-server $(BIN)/interop-client
 
 $(H2SPEC):
