@@ -52,7 +52,7 @@ func (g *randGen) message(md protoreflect.MessageDescriptor, depth int) protoref
 	return m
 }
 
-var randStrings = []string{"", "a", "héllo", "\u2028\x00\"\\/", "😀", "NaN", "snake_case", strings.Repeat("long", 40)}
+var randStrings = []string{"", "a", "héllo", "\u2028\x00\"\\/", "😀", "NaN", "snake_case", strings.Repeat("long", 40), "\b\f\n\r\t\x1f\x7f"}
 
 func (g *randGen) value(fd protoreflect.FieldDescriptor, depth int) protoreflect.Value {
 	r := g.r

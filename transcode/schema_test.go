@@ -70,6 +70,9 @@ func TestLoadDescriptorSets(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: NewSchema: %v", c.name, err)
 		}
+		if s.Files() != files {
+			t.Errorf("%s: Files() is not the registry given", c.name)
+		}
 		if s.Plan("no.such.Message") != nil {
 			t.Errorf("%s: Plan of an unknown message is not nil", c.name)
 		}
