@@ -22,6 +22,8 @@ type sink interface {
 	body(p []byte, end bool)
 	// backlog is how many response bytes wait for the client to read.
 	backlog() int
+	// cork adds the client connection to an upstream worker's batch.
+	cork(b *upstream.Batch)
 }
 
 // callKind says how response messages are rendered.
@@ -121,14 +123,21 @@ func (c *call) putBufs() {
 
 // start opens the upstream stream with fields and sends the request message
 // (msg holds the 5-byte prefix already patched).
-func (c *call) start(fields []h2.Field, msg []byte, timeout time.Duration) error {
+// start opens the upstream stream and sends msg. With a batch (the caller
+// is a connection's worker), the upstream connection is flushed when the
+// batch ends; without one, before start returns.
+func (c *call) start(b *upstream.Batch, fields []h2.Field, msg []byte, timeout time.Duration) error {
 	p := c.snap.pool(c.svc)
 	if p == nil {
 		return upstream.ErrNoEndpoint
 	}
 	c.enter()
 	defer c.exit(c)
-	s, err := p.Open(fields, false, c)
+	if b == nil {
+		b = new(upstream.Batch)
+		defer b.End()
+	}
+	s, err := p.Open(b, fields, false, c)
 	if err != nil {
 		c.done = true
 		return err
@@ -146,6 +155,7 @@ func (c *call) start(fields []h2.Field, msg []byte, timeout time.Duration) error
 func (c *call) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 	c.enter()
 	defer c.exit(c)
+	c.corkClient(s)
 	if c.done {
 		return
 	}
@@ -224,6 +234,7 @@ func hasGRPCStatus(fs []h2.Field) bool {
 func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
 	c.enter()
 	defer c.exit(c)
+	c.corkClient(s)
 	n := len(p)
 	if !c.done {
 		if !c.msgs.feed(p, c.onMessage) {
@@ -240,6 +251,14 @@ func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
 		return
 	}
 	s.Consume(n)
+}
+
+// corkClient joins the client connection to the batch of the upstream
+// worker this callback runs on.
+func (c *call) corkClient(up *h2.Stream) {
+	if b := upstream.BatchOf(up); b != nil && !c.done {
+		c.out.cork(b)
+	}
 }
 
 // drained runs when the client's stream has taken queued bytes.

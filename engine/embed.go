@@ -9,6 +9,7 @@ import (
 
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
 )
 
 // ErrNoRoute is Do's answer for a request no route matches (the gateway
@@ -55,7 +56,7 @@ func (e *Engine) Do(ctx context.Context, req *Request) (*Response, error) {
 	if dl, ok := ctx.Deadline(); ok && (d == 0 || time.Until(dl) < d) {
 		d = max(time.Until(dl), time.Millisecond)
 	}
-	if err := c.start(fs, msg, d); err != nil {
+	if err := c.start(nil, fs, msg, d); err != nil {
 		return rejectResponse(s, &reject{status: 503, code: 14, msg: err.Error()}), nil
 	}
 	select {
@@ -116,3 +117,5 @@ func (g *gather) body(p []byte, end bool) {
 }
 
 func (g *gather) backlog() int { return 0 }
+
+func (g *gather) cork(*upstream.Batch) {}

@@ -7,6 +7,7 @@ import (
 	"github.com/straitgw/strait/engine/http1"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
 )
 
 // h1Conn serves one HTTP/1.1 connection. Requests are parsed on the netpoll
@@ -158,6 +159,9 @@ func (h *h1Conn) body(p []byte, end bool) {
 }
 
 func (h *h1Conn) backlog() int { return h.w.backlog() }
+
+// cork does nothing: an HTTP/1.1 response is flushed by its own writer.
+func (h *h1Conn) cork(*upstream.Batch) {}
 
 // flushed runs when a background flush has sent everything: the response
 // may end, and the call may return upstream credit.

@@ -70,7 +70,7 @@ func (h *h1Conn) send(s *snapshot, c *call, msg []byte, path string) {
 	h.mu.Lock()
 	h.cur = c
 	h.mu.Unlock()
-	if err := c.start(fs, msg, d); err != nil {
+	if err := c.start(nil, fs, msg, d); err != nil {
 		h.mu.Lock()
 		h.cur = nil
 		h.mu.Unlock()

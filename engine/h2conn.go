@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/upstream"
 )
 
 // h2Conn serves one downstream HTTP/2 connection: REST, gRPC and gRPC-Web
@@ -11,13 +12,18 @@ import (
 type h2Conn struct {
 	c  *conn
 	h2 *h2.Conn
+	// batch gathers the upstream connections written while Serve handles
+	// one input batch: they are flushed once, when it ends or waits.
+	batch upstream.Batch
 }
 
 func newH2Conn(c *conn) *h2Conn {
 	h := &h2Conn{c: c}
 	nc := c.nc
 	s := c.e.snap.Load()
-	h.h2 = h2.NewServerConn(nc.Writer(), func() { _ = nc.Close() }, h, serverH2Config(s.cfg))
+	cfg := serverH2Config(s.cfg)
+	cfg.OnWait = h.batch.End
+	h.h2 = h2.NewServerConn(nc.Writer(), func() { _ = nc.Close() }, h, cfg)
 	if err := h.h2.Start(); err != nil {
 		_ = nc.Close()
 	}
@@ -25,7 +31,9 @@ func newH2Conn(c *conn) *h2Conn {
 }
 
 func (h *h2Conn) serve() error {
-	if err := h.h2.Serve(h.c.nc.Reader()); err != nil {
+	err := h.h2.Serve(h.c.nc.Reader())
+	h.batch.End()
+	if err != nil {
 		_ = h.c.nc.Close()
 	}
 	return nil
@@ -47,9 +55,9 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 		}
 	}
 	if isGRPC(ctype) {
-		return startRelay(h.c.e, snap, s, fields, path, end)
+		return startRelay(h.c.e, snap, &h.batch, s, fields, path, end)
 	}
-	return newH2Request(h.c.e, snap, s, fields, ctype, end)
+	return newH2Request(h.c.e, snap, &h.batch, s, fields, ctype, end)
 }
 
 func serverH2Config(cfg Config) h2.Config {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
 )
 
 var errClientGone = errors.New("engine: client connection closed")
@@ -27,13 +28,15 @@ type h2Request struct {
 	meta    []h2.Field
 	reqBody []byte
 
+	batch *upstream.Batch // the client connection's: use on its worker only
+
 	mu   sync.Mutex
 	call *call
 	hdrs []h2.Field
 }
 
-func newH2Request(e *Engine, snap *snapshot, s *h2.Stream, fields []h2.Field, ctype string, end bool) *h2Request {
-	r := &h2Request{e: e, snap: snap, s: s, ctype: ctype}
+func newH2Request(e *Engine, snap *snapshot, b *upstream.Batch, s *h2.Stream, fields []h2.Field, ctype string, end bool) *h2Request {
+	r := &h2Request{e: e, snap: snap, batch: b, s: s, ctype: ctype}
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -145,7 +148,7 @@ func (r *h2Request) send(c *call, msg []byte, path string) {
 	r.mu.Lock()
 	r.call = c
 	r.mu.Unlock()
-	if err := c.start(fs, msg, d); err != nil {
+	if err := c.start(r.batch, fs, msg, d); err != nil {
 		r.reply(503, 14, err.Error(), nil)
 	}
 }
@@ -169,6 +172,8 @@ func (r *h2Request) body(p []byte, end bool) {
 }
 
 func (r *h2Request) backlog() int { return r.s.Buffered() }
+
+func (r *h2Request) cork(b *upstream.Batch) { b.Cork(r.s.Conn()) }
 
 // OnDrain lets the call return window to its upstream.
 func (r *h2Request) OnDrain(s *h2.Stream, n int) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
 )
 
 // relayHighWater bounds the bytes queued toward one side before the other
@@ -18,8 +19,9 @@ const relayHighWater = 256 << 10
 // linked so a slow reader on either side slows the writer on the other.
 // One value handles both streams; s == r.down tells which side spoke.
 type relay struct {
-	e    *Engine
-	down *h2.Stream
+	e     *Engine
+	down  *h2.Stream
+	batch *upstream.Batch // the client connection's: use on its worker only
 	serial
 	up       *h2.Stream // guarded by serial.op, like everything below
 	timer    *time.Timer
@@ -30,8 +32,8 @@ type relay struct {
 	owedU    int  // upstream bytes received, window not yet returned
 }
 
-func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, path string, end bool) h2.StreamHandler {
-	r := &relay{e: e, down: down}
+func startRelay(e *Engine, snap *snapshot, b *upstream.Batch, down *h2.Stream, fields []h2.Field, path string, end bool) h2.StreamHandler {
+	r := &relay{e: e, down: down, batch: b}
 	r.enter()
 	defer r.exit(r)
 	svc, ok := serviceOf(path)
@@ -56,7 +58,7 @@ func startRelay(e *Engine, snap *snapshot, down *h2.Stream, fields []h2.Field, p
 	if timeout == "" {
 		fs = appendTimeout(fs, d)
 	}
-	up, err := p.Open(fs, end, r)
+	up, err := p.Open(b, fs, end, r)
 	if err != nil {
 		r.trailersOnly(14, err.Error())
 		return r
@@ -75,10 +77,12 @@ func (r *relay) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 	defer r.exit(r)
 	if s == r.down { // request trailers: forward
 		if r.up != nil {
+			r.batch.Cork(r.up.Conn())
 			_ = r.up.WriteHeaders(fields, end)
 		}
 		return
 	}
+	r.corkClient(s)
 	if r.ended {
 		return
 	}
@@ -103,6 +107,11 @@ func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
 	if other == nil {
 		s.Consume(len(p))
 		return
+	}
+	if s == r.down {
+		r.batch.Cork(other.Conn())
+	} else {
+		r.corkClient(s)
 	}
 	if err := other.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
 		// Only a peer that ignores our window gets here: end both sides.
@@ -173,6 +182,14 @@ func (r *relay) closed(s *h2.Stream, err error) {
 	}
 	if err != nil && !r.ended {
 		r.fail(streamStatus(err, r.deadline))
+	}
+}
+
+// corkClient joins the client connection to the batch of the upstream
+// worker an upstream callback runs on.
+func (r *relay) corkClient(up *h2.Stream) {
+	if b := upstream.BatchOf(up); b != nil {
+		b.Cork(r.down.Conn())
 	}
 }
 

@@ -43,6 +43,10 @@ type Config struct {
 	MaxConnBuffer   int
 	// Limits are the abuse budgets; zero fields take defaults.
 	Limits Limits
+	// OnWait, if set, runs on the Serve goroutine (no lock held) before
+	// Serve blocks for the rest of a partial frame, so an owner that
+	// batches writes to other connections can flush them first.
+	OnWait func()
 }
 
 // Limits are per-connection token buckets: Burst frames at once, refilled

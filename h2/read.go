@@ -134,6 +134,9 @@ func (c *Conn) waitFrame(r Reader, n int) error {
 	if r.Len() >= n {
 		return nil
 	}
+	if c.cfg.OnWait != nil {
+		c.cfg.OnWait()
+	}
 	c.setServing(false)
 	_, err := r.Peek(n)
 	c.setServing(true)

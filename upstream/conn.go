@@ -13,9 +13,10 @@ import (
 // clientConn is one HTTP/2 connection to an endpoint. Its netpoll OnRequest
 // feeds the h2 client; responses reach their streams' handlers from there.
 type clientConn struct {
-	h2 *h2.Conn
-	nc netpoll.Connection
-	ep *endpoint
+	h2    *h2.Conn
+	nc    netpoll.Connection
+	ep    *endpoint
+	batch Batch // used by the worker running onRequest only
 }
 
 // dial opens a new connection and adds it to the endpoint.
@@ -30,7 +31,9 @@ func (e *endpoint) dial() (*clientConn, error) {
 		return nil, err
 	}
 	c := &clientConn{nc: nc, ep: e}
-	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, cfg.H2)
+	hc := cfg.H2
+	hc.OnWait = c.batch.End
+	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, hc)
 	// A partial frame waits in Next for at most this long.
 	_ = nc.SetReadTimeout(30 * time.Second)
 	_ = nc.SetWriteTimeout(10 * time.Second)
@@ -40,6 +43,7 @@ func (e *endpoint) dial() (*clientConn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("upstream %s: %w", e.addr, err)
 	}
+	byConn.Store(c.h2, c)
 	_ = nc.AddCloseCallback(c.onClose)
 	_ = nc.SetOnRequest(c.onRequest)
 	e.mu.Lock()
@@ -50,7 +54,9 @@ func (e *endpoint) dial() (*clientConn, error) {
 }
 
 func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
-	if err := c.h2.Serve(nc.Reader()); err != nil {
+	err := c.h2.Serve(nc.Reader())
+	c.batch.End()
+	if err != nil {
 		nc.Close()
 	}
 	return nil
@@ -58,6 +64,7 @@ func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
 
 func (c *clientConn) onClose(netpoll.Connection) error {
 	c.ep.remove(c)
+	byConn.Delete(c.h2)
 	c.h2.Closed(ErrConnLost)
 	return nil
 }

@@ -45,7 +45,7 @@ func (e *endpoint) probe(timeout time.Duration, next func()) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s, err := e.open(fields, false, h)
+	s, err := e.open(nil, fields, false, h)
 	if err != nil {
 		h.doneLocked(false)
 		return

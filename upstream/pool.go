@@ -63,8 +63,9 @@ func NewPool(addrs []string, cfg Config) *Pool {
 
 // Open starts a stream on some healthy endpoint. It is called from netpoll
 // handlers of downstream connections: it may dial (bounded by DialTimeout)
-// but never waits for other streams.
-func (p *Pool) Open(fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {
+// but never waits for other streams. With a batch, the chosen connection
+// is corked in it, so the caller's next writes share one flush.
+func (p *Pool) Open(b *Batch, fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -79,7 +80,7 @@ func (p *Pool) Open(fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream
 		if (i < n) == e.unhealthy.Load() {
 			continue // healthy endpoints first, then the rest
 		}
-		s, err := e.open(fields, end, h)
+		s, err := e.open(b, fields, end, h)
 		if err == nil {
 			return s, nil
 		}
@@ -142,11 +143,14 @@ type endpoint struct {
 	lastErr   error
 }
 
-func (e *endpoint) open(fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {
+func (e *endpoint) open(b *Batch, fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {
 	for attempt := 0; attempt < 3; attempt++ {
 		c, err := e.conn()
 		if err != nil {
 			return nil, err
+		}
+		if b != nil {
+			b.Cork(c.h2)
 		}
 		s, err := c.h2.OpenStream(fields, end, h)
 		if err == nil {
