@@ -29,6 +29,7 @@ type Plan struct {
 	nOneofs int
 	nReq    int  // required fields (proto2)
 	msgSet  bool // proto1 MessageSet: no JSON form, as in protojson
+	stream  bool // see streamable
 }
 
 // fieldPlan is everything the codecs need about one field, computed once.
@@ -103,6 +104,7 @@ func (p *Plan) compile() error {
 		p.numMap[n] = int32(i + 1)
 	}
 	p.names = newNameTable(p.lookupNames())
+	p.stream = p.streamable()
 	return nil
 }
 
