@@ -39,6 +39,7 @@ type Schema struct {
 	seed  maphash.Seed // for map key indexes
 	exts  map[protoreflect.FullName][]protoreflect.FieldDescriptor
 	enums map[protoreflect.FullName]*enumPlan // filled by NewSchema only
+	known map[protoreflect.FullName]bool      // every extension's full name
 }
 
 // LoadDescriptorSets merges serialized FileDescriptorSets into one registry.
@@ -134,7 +135,11 @@ func NewSchema(files *protoregistry.Files, opts Options) (*Schema, error) {
 		walkExts(fd.Extensions(), fd.Messages())
 		return true
 	})
+	s.known = map[protoreflect.FullName]bool{}
 	for _, xs := range s.exts {
+		for _, x := range xs {
+			s.known[x.FullName()] = true
+		}
 		slices.SortFunc(xs, func(a, b protoreflect.FieldDescriptor) int {
 			return strings.Compare(string(a.FullName()), string(b.FullName()))
 		})

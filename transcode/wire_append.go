@@ -123,6 +123,9 @@ func (d *codecState) member(p *Plan, seen int, name []byte, at int, skipType boo
 	}
 	i, ok := p.names.find(name)
 	if !ok {
+		if n := len(name); n > 2 && name[0] == '[' && name[n-1] == ']' && d.s.known[protoreflect.FullName(name[1:n-1])] {
+			return &Error{Offset: at, Msg: "message " + string(p.md.FullName()) + " cannot be extended by " + string(name[1:n-1])}
+		}
 		if d.s.opts.DiscardUnknown {
 			return d.skipValue(d.depth)
 		}
