@@ -13,8 +13,8 @@ import (
 
 // The descriptor sets under testdata/routes are compiled from the protos
 // beside them; regenerate them with go generate.
-//go:generate protoc -I testdata/routes/proto -I /usr/include --include_imports --descriptor_set_out=testdata/routes/routes.pb routes/v1/routes.proto
-//go:generate protoc -I testdata/routes/proto -I /usr/include --include_imports --descriptor_set_out=testdata/routes/conflict.pb routes/v1/conflict.proto
+//go:generate protoc -I testdata/routes/proto -I ../proto -I /usr/include --include_imports --descriptor_set_out=testdata/routes/routes.pb routes/v1/routes.proto
+//go:generate protoc -I testdata/routes/proto -I ../proto -I /usr/include --include_imports --descriptor_set_out=testdata/routes/conflict.pb routes/v1/conflict.proto
 
 func loadRouteFiles(t testing.TB, name string) (*protoregistry.Files, *Schema) {
 	t.Helper()
