@@ -185,8 +185,9 @@ func (s *Schema) getState() *codecState {
 }
 
 func (s *Schema) putState(st *codecState) {
-	if cap(st.tmp) > 1<<20 || cap(st.ents) > 1<<16 {
-		return // let outsized scratch go
+	if cap(st.tmp) > 1<<20 || cap(st.ents) > 1<<16 || cap(st.keys) > 1<<16 ||
+		cap(st.khash) > 1<<17 || cap(st.items) > 1<<14 || cap(st.seen) > 1<<12 {
+		return // one giant request must not pin its scratch for good
 	}
 	st.reset()
 	s.pool.Put(st)
