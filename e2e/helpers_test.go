@@ -66,7 +66,7 @@ func runStrait(t *testing.T, addr string, args ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
-		_, _ = cmd.Process.Wait()
+		_ = cmd.Wait() // also waits for the output copier
 		if t.Failed() {
 			t.Logf("strait output:\n%s", out.String())
 		}

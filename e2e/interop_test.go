@@ -64,7 +64,10 @@ func TestGRPCInterop(t *testing.T) {
 			case "orca_per_rpc", "orca_oob":
 				args = append(args, "-service_config_json", `{"loadBalancingConfig":[{"test_backend_metrics_load_balancer":{}}]}`)
 			case "rpc_soak", "channel_soak":
-				args = append(args, "-soak_iterations", "20", "-soak_overall_timeout_seconds", "30")
+				// A race-built gateway on a shared 2-core machine: allow slow
+				// iterations, count failures only.
+				args = append(args, "-soak_iterations", "20", "-soak_overall_timeout_seconds", "60",
+					"-soak_per_iteration_max_acceptable_latency_ms", "5000")
 			}
 			cmd := exec.Command(client, args...)
 			done := make(chan struct{})

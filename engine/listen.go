@@ -128,14 +128,17 @@ func isH2(r netpoll.Reader) bool {
 	return bytes.Equal(head, preface)
 }
 
+// onClose may run on netpoll's poller goroutine, which serves every
+// connection: the streams' teardown (which writes to upstreams) runs on a
+// goroutine of its own, one per closed connection.
 func (c *conn) onClose(netpoll.Connection) error {
 	c.e.metrics.connsOpen.Add(-1)
 	c.idle.Stop()
 	if c.h2 != nil {
-		c.h2.closed()
+		go c.h2.closed()
 	}
 	if c.h1 != nil {
-		c.h1.closed()
+		go c.h1.closed()
 	}
 	return nil
 }

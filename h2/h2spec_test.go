@@ -28,7 +28,7 @@ func TestH2Spec(t *testing.T) {
 	srv := startServer(t, h2.Config{}, testAcceptor{})
 	host, port, _ := strings.Cut(srv.addr, ":")
 	var out bytes.Buffer
-	cmd := exec.Command(bin, "-h", host, "-p", port, "-o", "2", "-S")
+	cmd := exec.Command(bin, "-h", host, "-p", port, "-o", "5", "-S") // -o: seconds per case; CI machines are loaded
 	cmd.Stdout, cmd.Stderr = &out, &out
 	done := make(chan error, 1)
 	if err := cmd.Start(); err != nil {

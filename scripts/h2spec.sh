@@ -22,7 +22,7 @@ upstream=$(addr "$log/demo.out" "gRPC service on")
 "$strait" serve --listen 127.0.0.1:0 --upstream "$upstream" \
   --descriptors "$(dirname "$0")/../internal/demo/bookstore.pb" >"$log/serve.out" 2>&1 &
 gateway=$(addr "$log/serve.out" "serving on")
-"$h2spec" -h "${gateway%:*}" -p "${gateway##*:}" -o 2 | tr '\r' '\n' >"$log/h2spec.out" || true
+"$h2spec" -h "${gateway%:*}" -p "${gateway##*:}" -o 5 | tr '\r' '\n' >"$log/h2spec.out" || true
 grep -E 'tests, .* passed' "$log/h2spec.out" | tail -1
 if ! tail -3 "$log/h2spec.out" | grep -qE ' 0 failed'; then
   grep -B2 -A8 -E '×|failed' "$log/h2spec.out" | head -80
