@@ -152,7 +152,7 @@ func (p *Plan) compileField(f *fieldPlan, fd protoreflect.FieldDescriptor) error
 	if od := fd.ContainingOneof(); od != nil {
 		f.oneof = od.Index()
 	}
-	f.utf8 = fd.Kind() == protoreflect.StringKind && fd.ParentFile().Syntax() != protoreflect.Proto2
+	f.utf8 = fd.Kind() == protoreflect.StringKind && enforceUTF8(fd)
 	f.wt = wireTypes[f.kind]
 	f.tag = uint64(protowire.EncodeTag(f.num, f.wt))
 	f.packedTag = uint64(protowire.EncodeTag(f.num, protowire.BytesType))
@@ -262,4 +262,16 @@ func errNoField(p *Plan, fd protoreflect.FieldDescriptor) error {
 		name = string(fd.FullName())
 	}
 	return &Error{Offset: -1, Msg: "no field " + name + " in " + string(p.md.FullName())}
+}
+
+// enforceUTF8 reports whether string field fd must hold valid UTF-8, as
+// protobuf-go decides: always in proto3, never in proto2, per the
+// utf8_validation feature in editions.
+func enforceUTF8(fd protoreflect.FieldDescriptor) bool {
+	if fd.Syntax() == protoreflect.Editions {
+		if e, ok := fd.(interface{ EnforceUTF8() bool }); ok {
+			return e.EnforceUTF8()
+		}
+	}
+	return fd.Syntax() == protoreflect.Proto3
 }
