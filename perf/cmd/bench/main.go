@@ -25,6 +25,7 @@ func main() {
 	repeats := flag.Int("repeats", 0, "interleaved repeats (default 3, quick 2)")
 	only := flag.String("gateways", "", "comma-separated subset of "+strings.Join(harness.AllGateways, ","))
 	workloads := flag.String("workloads", "", "comma-separated subset of workload names (rest-1k-h1, grpc-1k, ...)")
+	pprofDir := flag.String("pprof", "", "directory for a CPU profile of strait during every measured run")
 	install := flag.Bool("install", true, "install missing tools and regenerate the proto code")
 	out := flag.String("out", "results/latest.md", "markdown table to write")
 	secs := flag.Int("seconds", 10, "CPU profile length (-profile)")
@@ -33,6 +34,12 @@ func main() {
 	o := harness.Options{Quick: *quick, Duration: *dur, Repeats: *repeats, Install: *install, Warmup: time.Second}
 	if *only != "" {
 		o.Gateways = strings.Split(*only, ",")
+	}
+	if *pprofDir != "" {
+		if err := os.MkdirAll(*pprofDir, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		o.PprofDir = *pprofDir
 	}
 	if *workloads != "" {
 		o.Workloads = strings.Split(*workloads, ",")

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -35,6 +36,8 @@ func Summarize(s *Series) (st Stats, ok bool, why []string) {
 	for i, r := range s.Runs {
 		st.Errors += r.Errors
 		switch {
+		case errors.Is(r.Err, ErrGatewayExited) && s.Failed != "":
+			// s.Failed says it, with the crash line
 		case r.Err != nil:
 			why = append(why, fmt.Sprintf("run %d: %v", i+1, r.Err))
 		case r.Requests == 0:

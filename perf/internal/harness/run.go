@@ -28,6 +28,7 @@ type Options struct {
 	Gateways  []string // subset of AllGateways; empty = all
 	Workloads []string // subset of workload names; empty = the plan's
 	Install   bool     // apt-get / go install missing tools, regenerate
+	PprofDir  string   // when set, a CPU profile of strait for every measured run
 }
 
 // Run is one measured load run against one gateway.
@@ -149,7 +150,10 @@ func runCell(ctx context.Context, o Options, gws map[string]*Gateway, cr *CellRe
 			if rep == 0 && o.Warmup > 0 {
 				measure(ctx, cr.Cell, g, o.Warmup, tmp)
 			}
-			r := measure(ctx, cr.Cell, g, runLength(o.Duration, cr.Cell.Conns), tmp)
+			d := runLength(o.Duration, cr.Cell.Conns)
+			prof := profileRun(ctx, o, g, d, fmt.Sprintf("%s-c%d-r%d", cr.Cell.W.Name, cr.Cell.Conns, rep+1))
+			r := measure(ctx, cr.Cell, g, d, tmp)
+			<-prof
 			log.Printf("%-14s c=%-4d %-12s qps=%8.0f p50=%v p99=%v cpu/req=%v peak=%dMB errors=%d %v",
 				cr.Cell.W.Name, cr.Cell.Conns, g.Name, r.QPS, r.P50, r.P99, r.CPUPerReq, r.PeakKB>>10, r.Errors, errText(r.Err))
 			s.Runs = append(s.Runs, r)
@@ -158,6 +162,25 @@ func runCell(ctx context.Context, o Options, gws map[string]*Gateway, cr *CellRe
 			}
 		}
 	}
+}
+
+// profileRun fetches a CPU profile of strait over the coming run into
+// o.PprofDir/name.pprof; the channel closes when it is done (at once when
+// there is nothing to do).
+func profileRun(ctx context.Context, o Options, g *Gateway, d time.Duration, name string) chan struct{} {
+	done := make(chan struct{})
+	if o.PprofDir == "" || g.Name != Strait || g.Admin == "" {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", g.Admin, max(1, int(d.Seconds())))
+		if err := fetch(ctx, url, filepath.Join(o.PprofDir, name+".pprof"), d+30*time.Second); err != nil {
+			log.Printf("pprof %s: %v", name, err)
+		}
+	}()
+	return done
 }
 
 // runLength doubles d for 1000-connection cells, where opening the
