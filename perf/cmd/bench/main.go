@@ -21,7 +21,7 @@ import (
 func main() {
 	quick := flag.Bool("quick", false, "a ~2 minute subset: headline at 64 and 1000 connections, gRPC unary")
 	profile := flag.Bool("profile", false, "profile strait under the headline load instead of benchmarking")
-	dur := flag.Duration("duration", 0, "one measured run (default 5s, quick 3s)")
+	dur := flag.Duration("duration", 0, "one measured run (default 4s, quick 2s)")
 	repeats := flag.Int("repeats", 0, "interleaved repeats (default 3, quick 2)")
 	only := flag.String("gateways", "", "comma-separated subset of "+strings.Join(harness.AllGateways, ","))
 	workloads := flag.String("workloads", "", "comma-separated subset of workload names (rest-1k-h1, grpc-1k, ...)")
@@ -64,7 +64,7 @@ func main() {
 
 func defaults(o *harness.Options, limit *time.Duration) {
 	if o.Duration == 0 {
-		o.Duration = 5 * time.Second
+		o.Duration = 4 * time.Second
 		if o.Quick {
 			o.Duration = 2 * time.Second
 		}
