@@ -79,10 +79,8 @@ func (e *codecState) emitMessage(p *Plan, b []byte, typeURL []byte) error {
 	if p.msgSet {
 		return ErrOutput // protojson: no support for proto1 MessageSets
 	}
-	if p.stream && !e.s.opts.EmitUnpopulated {
-		if ok, err := e.emitStream(p, b, typeURL); ok || err != nil {
-			return err
-		}
+	if p.stream && !e.s.opts.EmitUnpopulated && p.inOrder(b) {
+		return e.emitStream(p, b, typeURL)
 	}
 	base, n, cbase, err := e.collect(p, b)
 	defer e.pop(base, cbase)

@@ -18,13 +18,38 @@ func (p *Plan) streamable() bool {
 	return true
 }
 
-// emitStream writes message b in one pass, without collecting its fields
-// first, which is possible when the wire has them in declaration order
-// and each singular field once: what proto.Marshal writes. Otherwise it
-// writes nothing and returns ok false, and emitMessage takes the general
-// path, which also applies the wire's merge rules.
-func (e *codecState) emitStream(p *Plan, b []byte, typeURL []byte) (ok bool, err error) {
-	mark := len(e.dst)
+// inOrder reports whether wire message b has its known fields in
+// declaration order, each singular one once (what proto.Marshal writes),
+// so that emitStream applies. A tag walk is cheap next to the output, and
+// deciding up front means an error from emitStream is final: retrying on
+// error would redo nested work once per level.
+func (p *Plan) inOrder(b []byte) bool {
+	cur := int32(-1)
+	for off := 0; off < len(b); {
+		num, wt, tn := consumeTag(b[off:])
+		if tn < 0 {
+			return false
+		}
+		vn := valueLen(num, wt, b[off+tn:])
+		if vn < 0 {
+			return false
+		}
+		off += tn + vn
+		f := p.field(num)
+		if f == nil || (wt != f.wt && !(wt == protowire.BytesType && f.packable)) {
+			continue
+		}
+		if f.index < cur || (f.index == cur && !f.list) {
+			return false
+		}
+		cur = f.index
+	}
+	return true
+}
+
+// emitStream writes message b, which inOrder accepted, in one pass,
+// without collecting its fields first.
+func (e *codecState) emitStream(p *Plan, b []byte, typeURL []byte) error {
 	e.dst = append(e.dst, '{')
 	first := true
 	if typeURL != nil {
@@ -35,13 +60,7 @@ func (e *codecState) emitStream(p *Plan, b []byte, typeURL []byte) (ok bool, err
 	cur, list, empty := int32(-1), false, true // current field; list open; no element yet
 	for off := 0; off < len(b); {
 		num, wt, tn := consumeTag(b[off:])
-		if tn < 0 {
-			return false, ErrWire
-		}
-		start, vn := off+tn, valueLen(num, wt, b[off+tn:])
-		if vn < 0 {
-			return false, ErrWire
-		}
+		start, vn := off+tn, valueLen(num, wt, b[off+tn:]) // valid: inOrder walked it
 		if wt == protowire.BytesType {
 			_, k := protowire.ConsumeVarint(b[start:])
 			start += k
@@ -52,30 +71,27 @@ func (e *codecState) emitStream(p *Plan, b []byte, typeURL []byte) (ok bool, err
 		if f == nil || (wt != f.wt && !(wt == protowire.BytesType && f.packable)) {
 			continue // unknown
 		}
-		if f.index < cur || (f.index == cur && !f.list) {
-			e.dst = e.dst[:mark]
-			return false, nil
-		}
 		if f.index != cur {
 			if list && !empty {
 				e.dst = append(e.dst, ']')
 			}
 			cur, list, empty = f.index, f.list, true
 		}
+		var err error
 		if f.list {
 			first, empty, err = e.streamElems(f, wt, v, first, empty)
 		} else {
 			first, err = e.streamSingular(f, v, first)
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 	}
 	if list && !empty {
 		e.dst = append(e.dst, ']')
 	}
 	e.dst = append(e.dst, '}')
-	return true, nil
+	return nil
 }
 
 func (e *codecState) streamSingular(f *fieldPlan, v []byte, first bool) (bool, error) {

@@ -14,6 +14,7 @@ const (
 	zConf     = "protobuf_test_messages.proto3.TestAllTypesProto3"
 	zConf2    = "protobuf_test_messages.proto2.TestAllTypesProto2"
 	zConfReq  = "protobuf_test_messages.proto2.TestAllRequiredTypesProto2"
+	zConf23   = "protobuf_test_messages.editions.TestAllTypesEdition2023"
 )
 
 func TestScalarsDiff(t *testing.T) { runCases(t, scalarsCases) }

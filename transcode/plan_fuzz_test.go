@@ -14,7 +14,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
-var fuzzMessages = []string{zScalars, zRepeated, zMaps, zOneofs, zWKT, zNode, zNames, zZoo, zConf, zConf2, zConfReq}
+var fuzzMessages = []string{zScalars, zRepeated, zMaps, zOneofs, zWKT, zNode, zNames, zZoo, zConf, zConf2, zConfReq, zConf23}
 
 var fuzzJSONSeeds = []string{
 	`{}`, `{"i32":1,"s":"x\u00e9","by":"AA==","color":"RED"}`,

@@ -178,7 +178,7 @@ func (g *randGen) knownValue(m protoreflect.Message, depth int) {
 
 func TestRandomMessagesDiff(t *testing.T) {
 	z := loadZoo(t)
-	names := []string{zZoo, zConf, zConf2, zConfReq, zWKT, zMaps, zOneofs, zRepeated}
+	names := []string{zZoo, zConf, zConf2, zConfReq, zConf23, zWKT, zMaps, zOneofs, zRepeated}
 	seeds := 60
 	if testing.Short() {
 		seeds = 10

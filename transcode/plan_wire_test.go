@@ -45,7 +45,7 @@ func TestRawWireDiff(t *testing.T) {
 		}
 		for seed := 0; seed < seeds; seed++ {
 			g := &randGen{r: rand.New(rand.NewPCG(uint64(seed), 11)), z: z}
-			for _, name := range []string{zZoo, zConf, zConf2, zConfReq, zOneofs, zMaps, zRepeated, zWKT} {
+			for _, name := range []string{zZoo, zConf, zConf2, zConfReq, zConf23, zOneofs, zMaps, zRepeated, zWKT} {
 				md := z.md(t, name)
 				a, _ := proto.Marshal(g.message(md, 3).Interface())
 				b, _ := proto.Marshal(g.message(md, 3).Interface())

@@ -31,7 +31,7 @@ import (
 
 // zoo is the test zoo: testdata/codec/zoo.proto plus the protobuf
 // conformance messages (TestAllTypesProto3, TestAllTypesProto2 and its
-// kin), with their dynamic types.
+// kin, TestAllTypesEdition2023), with their dynamic types.
 type zoo struct {
 	files *protoregistry.Files
 	types *dynamicpb.Types
@@ -65,7 +65,11 @@ func buildZoo() (*zoo, error) {
 	if err != nil {
 		return nil, err
 	}
-	set := &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{conf, conf2}}
+	conf23, err := conformanceDescriptor("editions/test_messages_edition2023.pb.go")
+	if err != nil {
+		return nil, err
+	}
+	set := &descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{conf, conf2, conf23}}
 	confSet, err := proto.Marshal(set)
 	if err != nil {
 		return nil, err
