@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/cloudwego/netpoll"
+
 	"github.com/straitgw/strait/engine/http1"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
@@ -26,6 +28,8 @@ type h1Conn struct {
 	cur        *call
 	busy       bool
 	reading    bool // serve is parsing or dispatching
+	inRequest  bool // serve is reading a request's head or body
+	proto11    bool // the request in flight is HTTP/1.1
 	waiting    bool // the worker is blocked in waitIdle
 	keepAlive  bool
 	closing    bool // no further request is read
@@ -56,7 +60,9 @@ func (h *h1Conn) serve() error {
 			return nil
 		}
 		h.req.Reset()
-		err := http1.ReadRequest(r, &h.req, http1.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, MaxBodyBytes: lim.MaxBodyBytes})
+		h.setInRequest(true)
+		err := h.read(r, http1.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, MaxBodyBytes: lim.MaxBodyBytes})
+		h.setInRequest(false)
 		if err != nil {
 			h.readFailed(err)
 			return nil
@@ -83,6 +89,29 @@ func (h *h1Conn) waitIdle() bool {
 	return closing || !h.c.nc.IsActive()
 }
 
+// read reads one request, answering Expect: 100-continue between head and
+// body when the body is not already on its way.
+func (h *h1Conn) read(r netpoll.Reader, lim http1.Limits) error {
+	if err := http1.ReadHead(r, &h.req, lim); err != nil {
+		return err
+	}
+	if h.req.ExpectContinue && r.Len() == 0 {
+		h.w.write(http1.AppendContinue(h.out[:0]), true)
+	}
+	return http1.ReadBody(r, &h.req, lim)
+}
+
+// setInRequest brackets the reading of one request: the header timeout
+// bounds the whole of it, however slowly its bytes drip in.
+func (h *h1Conn) setInRequest(v bool) {
+	if v {
+		h.c.idle.Reset(h.c.e.snap.Load().cfg.Timeouts.Header)
+	}
+	h.mu.Lock()
+	h.inRequest = v
+	h.mu.Unlock()
+}
+
 func (h *h1Conn) setReading(v bool) {
 	h.mu.Lock()
 	h.reading = v
@@ -92,7 +121,7 @@ func (h *h1Conn) setReading(v bool) {
 // onIdle closes a kept-alive connection that has no request under way.
 func (h *h1Conn) onIdle() {
 	h.mu.Lock()
-	idle := !h.busy && !h.reading
+	idle := !h.busy && !h.reading || h.inRequest
 	h.mu.Unlock()
 	if idle {
 		_ = h.c.nc.Close()
@@ -117,19 +146,23 @@ func (h *h1Conn) readFailed(err error) {
 }
 
 // begin marks a response in flight.
-func (h *h1Conn) begin(keepAlive bool) {
+func (h *h1Conn) begin(keepAlive, proto11 bool) {
 	h.mu.Lock()
-	h.busy, h.keepAlive, h.chunked = true, keepAlive, false
+	h.busy, h.keepAlive, h.chunked, h.proto11 = true, keepAlive, false, proto11
 	h.mu.Unlock()
 }
 
 // head writes the status line and headers (sink).
 func (h *h1Conn) head(status int, ctype string, hdrs []h2.Field, contentLength int) {
 	h.mu.Lock()
-	ka := h.keepAlive
-	h.chunked = contentLength < 0
+	if contentLength < 0 && !h.proto11 {
+		// HTTP/1.0 cannot read chunked: the end of the stream is the close.
+		contentLength, h.keepAlive = lengthClose, false
+	}
+	ka, p11 := h.keepAlive, h.proto11
+	h.chunked = contentLength == lengthChunked
 	h.mu.Unlock()
-	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, hdrs)
+	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, p11, hdrs)
 	h.w.write(h.out, false)
 }
 

@@ -6,7 +6,7 @@ package engine
 func (h *h1Conn) dispatch() {
 	req := &h.req
 	s := h.c.e.snap.Load()
-	h.begin(req.KeepAlive)
+	h.begin(req.KeepAlive, req.Proto11)
 	ctype := bstr(req.ContentType)
 	if mode, ok := grpcWebMode(ctype); ok {
 		h.dispatchWeb(s, mode)

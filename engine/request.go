@@ -114,22 +114,31 @@ func appendErrorJSON(dst []byte, code uint32, msg string, s *snapshot) []byte {
 	return transcode.AppendStatusJSON(dst, code, msg, nil, s.schema)
 }
 
+// Response framings other than a Content-Length.
+const (
+	lengthChunked = -1 // Transfer-Encoding: chunked
+	lengthClose   = -2 // the body ends when the connection closes (HTTP/1.0)
+)
+
 // appendH1Head writes an HTTP/1.1 response head with response metadata.
-func appendH1Head(dst []byte, status int, ctype string, contentLength int, keepAlive bool, hdrs []h2.Field) []byte {
+func appendH1Head(dst []byte, status int, ctype string, contentLength int, keepAlive, proto11 bool, hdrs []h2.Field) []byte {
 	dst = append(dst, "HTTP/1.1 "...)
 	dst = strconv.AppendInt(dst, int64(status), 10)
 	dst = append(dst, ' ')
 	dst = append(dst, statusText(status)...)
 	dst = append(dst, "\r\nServer: strait\r\nContent-Type: "...)
 	dst = append(dst, ctype...)
-	if contentLength >= 0 {
+	switch {
+	case contentLength >= 0:
 		dst = append(dst, "\r\nContent-Length: "...)
 		dst = strconv.AppendInt(dst, int64(contentLength), 10)
-	} else {
+	case contentLength == lengthChunked:
 		dst = append(dst, "\r\nTransfer-Encoding: chunked"...)
 	}
 	if !keepAlive {
 		dst = append(dst, "\r\nConnection: close"...)
+	} else if !proto11 {
+		dst = append(dst, "\r\nConnection: keep-alive"...) // HTTP/1.0 closes by default
 	}
 	for _, f := range hdrs {
 		if !validHeaderValue(f.Value) {
