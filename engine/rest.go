@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
@@ -47,8 +48,25 @@ func (s *snapshot) prepareREST(m *transcode.Match, req *restRequest, msg []byte)
 	m.ContentType = req.ctype
 	msg, err := m.AppendRequest(append(msg[:0], 0, 0, 0, 0, 0), req.query, req.body)
 	if err != nil {
-		return msg, &reject{status: 400, code: 3, msg: err.Error()}
+		return msg, &reject{status: 400, code: 3, msg: clientMessage(err)}
 	}
 	putPrefix(msg, len(msg)-5)
 	return msg, nil
+}
+
+// clientMessage words a request error for the API user, without the
+// package prefixes of Go errors.
+func clientMessage(err error) string {
+	var te *transcode.Error
+	if errors.As(err, &te) {
+		if te.Offset >= 0 {
+			return "invalid JSON body at offset " + strconv.Itoa(te.Offset) + ": " + te.Msg
+		}
+		return "invalid request: " + te.Msg
+	}
+	var he *transcode.HTTPError
+	if errors.As(err, &he) {
+		return he.Msg
+	}
+	return err.Error()
 }
