@@ -57,7 +57,11 @@ func (h *h1Conn) serve() error {
 	defer h.setReading(false)
 	for r.Len() > 0 {
 		if h.waitIdle() {
-			return nil
+			// No request will be read any more: drop what the client sent,
+			// or netpoll would call serve again for it forever.
+			_ = r.Skip(r.Len())
+			_ = r.Release()
+			return h.c.nc.Close()
 		}
 		h.req.Reset()
 		h.setInRequest(true)

@@ -20,6 +20,7 @@ type h1Writer struct {
 	fd      int // -1: unknown, always flush in place
 	sndbuf  int
 	bg      bool // a background flush owns the netpoll writer
+	closed  bool // the connection is closing: its buffers are being freed
 	pending []byte
 	done    func() // runs after a background flush has sent everything
 }
@@ -36,6 +37,10 @@ func newH1Writer(nc netpoll.Connection, done func()) *h1Writer {
 // whether the bytes are still on their way (a background flush runs).
 func (w *h1Writer) write(b []byte, flush bool) bool {
 	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return false
+	}
 	if w.bg {
 		w.pending = append(w.pending, b...)
 		w.mu.Unlock()
@@ -88,7 +93,7 @@ func (w *h1Writer) loop() {
 	for {
 		err := nw.Flush()
 		w.mu.Lock()
-		if err != nil || len(w.pending) == 0 {
+		if err != nil || len(w.pending) == 0 || w.closed {
 			w.bg = false
 			w.pending = w.pending[:0]
 			w.mu.Unlock()
@@ -104,6 +109,14 @@ func (w *h1Writer) loop() {
 		w.pending = w.pending[:0]
 		w.mu.Unlock()
 	}
+}
+
+// gone stops all later writes; the close callback calls it before netpoll
+// frees the connection's buffers.
+func (w *h1Writer) gone() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
 }
 
 // backlog is what waits for the client: all of pending, and a window's

@@ -134,10 +134,14 @@ func isH2(r netpoll.Reader) bool {
 func (c *conn) onClose(netpoll.Connection) error {
 	c.e.metrics.connsOpen.Add(-1)
 	c.idle.Stop()
+	// netpoll frees the connection's buffers right after this callback:
+	// writers must see the close before it returns.
 	if c.h2 != nil {
+		c.h2.h2.Gone(errClientGone)
 		go c.h2.closed()
 	}
 	if c.h1 != nil {
+		c.h1.w.gone()
 		go c.h1.closed()
 	}
 	return nil

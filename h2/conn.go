@@ -315,6 +315,21 @@ func (c *Conn) close() {
 
 // Closed tells the connection its transport is gone: every open stream
 // gets OnClose(err) once. Safe to call more than once.
+// Gone stops every later write at once: the transport is closing and its
+// buffers may be freed as soon as Gone returns. Call it synchronously from
+// the transport's close callback (it only takes the lock); Closed, which
+// runs the streams' OnClose, may follow on another goroutine.
+func (c *Conn) Gone(err error) {
+	if err == nil {
+		err = ErrConnClosed
+	}
+	c.mu.Lock()
+	if c.werr == nil {
+		c.werr = err
+	}
+	c.mu.Unlock()
+}
+
 func (c *Conn) Closed(err error) {
 	if err == nil {
 		err = ErrConnClosed
@@ -330,6 +345,9 @@ func (c *Conn) Closed(err error) {
 func (c *Conn) finishConn(err error, ev *events) {
 	if c.err == nil {
 		c.err = err
+	}
+	if c.werr == nil {
+		c.werr = err
 	}
 	c.closing = true
 	if c.timer != nil {

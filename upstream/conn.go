@@ -65,6 +65,7 @@ func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
 func (c *clientConn) onClose(netpoll.Connection) error {
 	c.ep.remove(c)
 	byConn.Delete(c.h2)
+	c.h2.Gone(ErrConnLost) // netpoll frees the buffers after this returns
 	// Off netpoll's poller goroutine: failing the streams writes to clients.
 	go c.h2.Closed(ErrConnLost)
 	return nil
