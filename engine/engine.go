@@ -161,18 +161,6 @@ func (e *Engine) Start() error {
 	return nil
 }
 
-// WarmUpstreams dials every upstream once and returns the first that has no
-// reachable endpoint.
-func (e *Engine) WarmUpstreams() error {
-	s := e.snap.Load()
-	for i, p := range s.pools {
-		if err := p.Warm(); err != nil {
-			return fmt.Errorf("upstream %q: %w", s.cfg.Upstreams[i].Name, err)
-		}
-	}
-	return nil
-}
-
 // Addr is the bound REST/gRPC address.
 func (e *Engine) Addr() net.Addr { return e.ln.Addr() }
 

@@ -70,9 +70,6 @@ func (m *msgReader) feed(p []byte, fn func(grpcMsg) bool) bool {
 	return true
 }
 
-// pending reports whether a message is partly received.
-func (m *msgReader) pending() bool { return m.need >= 0 || m.nhdr > 0 }
-
 // putPrefix writes the 5-byte gRPC prefix for an uncompressed message of n bytes.
 func putPrefix(b []byte, n int) {
 	b[0] = 0

@@ -151,6 +151,9 @@ func (c *conn) onClose(netpoll.Connection) error {
 // grpc-timeout if it set one, else the configured default.
 func (s *snapshot) deadline(grpcTimeout string) time.Duration {
 	if d, ok := parseGRPCTimeout(grpcTimeout); ok {
+		if d > 100*365*24*time.Hour {
+			return 0 // no deadline in practice, and none to overflow
+		}
 		return d
 	}
 	return s.cfg.Timeouts.Upstream

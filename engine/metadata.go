@@ -1,8 +1,8 @@
 package engine
 
 import (
+	"math"
 	"strconv"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -76,6 +76,9 @@ func parseGRPCTimeout(v string) (time.Duration, bool) {
 	default:
 		return 0, false
 	}
+	if n > math.MaxInt64/int64(unit) {
+		return math.MaxInt64, true // hours beyond Duration's range: as good as none
+	}
 	return time.Duration(n) * unit, true
 }
 
@@ -99,6 +102,3 @@ func appendGRPCTimeout(dst []byte, d time.Duration) []byte {
 	}
 	return append(dst, "99999999H"...)
 }
-
-// trimOWS trims optional whitespace from an HTTP header value.
-func trimOWS(s string) string { return strings.Trim(s, " \t") }
