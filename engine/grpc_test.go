@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"io"
 	"net/http"
@@ -247,5 +248,27 @@ func TestUpstreamKilledMidStream(t *testing.T) {
 	err = st.RecvMsg(demoMsg(t, "Book"))
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("after the upstream died: got %v; want Unavailable", err)
+	}
+}
+
+// TestGRPCWebText speaks grpc-web-text (base64 both ways) over h2c.
+func TestGRPCWebText(t *testing.T) {
+	e := startGateway(t, startDemoUpstream(t), nil)
+	frame := []byte{0, 0, 0, 0, 2, 0x08, 0x02} // GetShelfRequest{shelf: 2}
+	body := base64.StdEncoding.EncodeToString(frame)
+	req, _ := http.NewRequest("POST", "http://"+e.Addr().String()+"/bookstore.v1.Bookstore/GetShelf", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/grpc-web-text")
+	resp, err := testutil.H2CClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	raw, err := decodeWebText(b)
+	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/grpc-web-text") {
+		t.Fatalf("got %d %q (%v)", resp.StatusCode, b, err)
+	}
+	if !strings.Contains(string(raw), "Science") || !strings.Contains(string(raw), "grpc-status: 0") {
+		t.Fatalf("decoded response %q lacks the shelf or the trailers", raw)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -87,8 +88,21 @@ func (c *call) webEncode(frame []byte) []byte {
 }
 
 // decodeWebText turns a grpc-web-text request body into binary frames.
+// A client may send several base64 chunks, each padded on its own, one
+// after another: each padded run is decoded separately.
 func decodeWebText(body []byte) ([]byte, error) {
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
-	n, err := base64.StdEncoding.Decode(out, body)
-	return out[:n], err
+	out := make([]byte, 0, base64.StdEncoding.DecodedLen(len(body)))
+	for len(body) > 0 {
+		n := len(body)
+		if i := bytes.IndexByte(body, '='); i >= 0 {
+			for n = i; n < len(body) && body[n] == '='; n++ {
+			}
+		}
+		var err error
+		if out, err = base64.StdEncoding.AppendDecode(out, body[:n]); err != nil {
+			return nil, err
+		}
+		body = body[n:]
+	}
+	return out, nil
 }
