@@ -161,12 +161,12 @@ func (h *h1Conn) head(status int, ctype string, hdrs []h2.Field, contentLength i
 	h.mu.Lock()
 	if contentLength < 0 && !h.proto11 {
 		// HTTP/1.0 cannot read chunked: the end of the stream is the close.
-		contentLength, h.keepAlive = lengthClose, false
+		contentLength, h.keepAlive = http1.LengthClose, false
 	}
-	ka, p11 := h.keepAlive, h.proto11
-	h.chunked = contentLength == lengthChunked
+	ka := h.keepAlive
+	h.chunked = contentLength == http1.LengthChunked
 	h.mu.Unlock()
-	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, p11, hdrs)
+	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, hdrs)
 	h.w.write(h.out, false)
 }
 

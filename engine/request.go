@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/straitgw/strait/engine/http1"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
 )
@@ -114,60 +114,12 @@ func appendErrorJSON(dst []byte, code uint32, msg string, s *snapshot) []byte {
 	return transcode.AppendStatusJSON(dst, code, msg, nil, s.schema)
 }
 
-// Response framings other than a Content-Length.
-const (
-	lengthChunked = -1 // Transfer-Encoding: chunked
-	lengthClose   = -2 // the body ends when the connection closes (HTTP/1.0)
-)
-
 // appendH1Head writes an HTTP/1.1 response head with response metadata.
-func appendH1Head(dst []byte, status int, ctype string, contentLength int, keepAlive, proto11 bool, hdrs []h2.Field) []byte {
-	dst = append(dst, "HTTP/1.1 "...)
-	dst = strconv.AppendInt(dst, int64(status), 10)
-	dst = append(dst, ' ')
-	dst = append(dst, statusText(status)...)
-	dst = append(dst, "\r\nServer: strait\r\nContent-Type: "...)
-	dst = append(dst, ctype...)
-	switch {
-	case contentLength >= 0:
-		dst = append(dst, "\r\nContent-Length: "...)
-		dst = strconv.AppendInt(dst, int64(contentLength), 10)
-	case contentLength == lengthChunked:
-		dst = append(dst, "\r\nTransfer-Encoding: chunked"...)
-	}
-	if !keepAlive {
-		dst = append(dst, "\r\nConnection: close"...)
-	} else if !proto11 {
-		dst = append(dst, "\r\nConnection: keep-alive"...) // HTTP/1.0 closes by default
-	}
+func appendH1Head(dst []byte, status int, ctype string, contentLength int, keepAlive bool, hdrs []h2.Field) []byte {
+	dst = http1.OpenHead(http1.AppendResponseHead(dst, status, ctype, contentLength, keepAlive, nil))
+	dst = append(dst, "\r\nServer: strait"...)
 	for _, f := range hdrs {
-		if !validHeaderValue(f.Value) {
-			continue
-		}
-		dst = append(dst, "\r\n"...)
-		dst = append(dst, f.Name...)
-		dst = append(dst, ": "...)
-		dst = append(dst, f.Value...)
+		dst = http1.AppendField(dst, f.Name, f.Value)
 	}
-	return append(dst, "\r\n\r\n"...)
-}
-
-// validHeaderValue keeps CR, LF and NUL from metadata out of HTTP/1.1 heads.
-func validHeaderValue(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c == '\r' || c == '\n' || c == 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func statusText(status int) string {
-	if t := http.StatusText(status); t != "" {
-		return t
-	}
-	if status == 499 {
-		return "Client Closed Request"
-	}
-	return "Status"
+	return http1.EndHead(dst)
 }

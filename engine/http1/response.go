@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Body framing for AppendResponseHead's contentLength, besides a length.
@@ -58,6 +59,28 @@ func AppendResponseHead(dst []byte, status int, contentType string, contentLengt
 	}
 	return append(dst, "\r\n\r\n"...)
 }
+
+// AppendField appends one more field to a head made by AppendResponseHead
+// with its final blank line cut off (see EndHead): "\r\n" first, then
+// "name: value". A field whose name is not a token or whose value holds a
+// control character is dropped, so metadata cannot split the response.
+func AppendField(dst []byte, name, value string) []byte {
+	if !isToken(unsafe.Slice(unsafe.StringData(name), len(name))) ||
+		!validValue(unsafe.Slice(unsafe.StringData(value), len(value))) {
+		return dst
+	}
+	dst = append(dst, "\r\n"...)
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	return append(dst, value...)
+}
+
+// OpenHead cuts the blank line off a head made by AppendResponseHead, so
+// AppendField can add fields; EndHead puts it back.
+func OpenHead(head []byte) []byte { return head[:len(head)-4] }
+
+// EndHead ends a head opened with OpenHead.
+func EndHead(dst []byte) []byte { return append(dst, "\r\n\r\n"...) }
 
 // AppendContinue appends the interim response that tells a client sent
 // Expect: 100-continue to send its body (RFC 9110 §15.2.1).
