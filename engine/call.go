@@ -61,6 +61,7 @@ type call struct {
 	out1     []byte // the first (unary) response, rendered
 	ctype    string // google.api.HttpBody content type, from the first message
 	bufs     *callBufs
+	batch    upstream.Batch // start's own, for callers without one
 	scratch  []byte
 }
 
@@ -121,8 +122,6 @@ func (c *call) putBufs() {
 	c.out1, c.scratch, c.hdrs = nil, nil, nil
 }
 
-// start opens the upstream stream with fields and sends the request message
-// (msg holds the 5-byte prefix already patched).
 // start opens the upstream stream and sends msg. With a batch (the caller
 // is a connection's worker), the upstream connection is flushed when the
 // batch ends; without one, before start returns.
@@ -134,7 +133,7 @@ func (c *call) start(b *upstream.Batch, fields []h2.Field, msg []byte, timeout t
 	c.enter()
 	defer c.exit(c)
 	if b == nil {
-		b = new(upstream.Batch)
+		b = &c.batch
 		defer b.End()
 	}
 	s, err := p.Open(b, fields, false, c)
@@ -159,17 +158,11 @@ func (c *call) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 	if c.done {
 		return
 	}
-	if c.status == "" && !end || c.status == "" && hasStatus(fields) && !hasGRPCStatus(fields) {
+	if c.status == "" && !end {
 		c.takeHeaders(fields)
-		if end {
-			c.finishLocked()
-		}
 		return
 	}
-	if c.status == "" {
-		c.takeHeaders(fields) // trailers-only response
-	}
-	c.takeTrailers(fields)
+	c.takeTrailers(fields) // trailers, or a trailers-only response
 	if end {
 		c.finishLocked()
 	}
@@ -194,6 +187,8 @@ func (c *call) takeHeaders(fields []h2.Field) {
 func (c *call) takeTrailers(fields []h2.Field) {
 	for _, f := range fields {
 		switch f.Name {
+		case ":status": // a trailers-only response
+			c.status = f.Value
 		case "grpc-status":
 			n, err := strconv.ParseUint(f.Value, 10, 32)
 			if err != nil {
@@ -210,24 +205,6 @@ func (c *call) takeTrailers(fields []h2.Field) {
 			}
 		}
 	}
-}
-
-func hasStatus(fs []h2.Field) bool {
-	for _, f := range fs {
-		if f.Name == ":status" {
-			return true
-		}
-	}
-	return false
-}
-
-func hasGRPCStatus(fs []h2.Field) bool {
-	for _, f := range fs {
-		if f.Name == "grpc-status" {
-			return true
-		}
-	}
-	return false
 }
 
 // OnData reassembles messages and renders each as it completes.
