@@ -27,7 +27,7 @@ func main() {
 	workloads := flag.String("workloads", "", "comma-separated subset of workload names (rest-1k-h1, grpc-1k, ...)")
 	pprofDir := flag.String("pprof", "", "directory for a CPU profile of strait during every measured run")
 	install := flag.Bool("install", true, "install missing tools and regenerate the proto code")
-	out := flag.String("out", "results/latest.md", "markdown table to write")
+	out := flag.String("out", "", "markdown table to write (default results/latest.md, quick results/quick.md)")
 	secs := flag.Int("seconds", 10, "CPU profile length (-profile)")
 	limit := flag.Duration("timeout", 0, "stop everything after this (default 25m, quick 8m)")
 	flag.Parse()
@@ -45,6 +45,12 @@ func main() {
 		o.Workloads = strings.Split(*workloads, ",")
 	}
 	defaults(&o, limit)
+	if *out == "" {
+		*out = "results/latest.md"
+		if o.Quick {
+			*out = "results/quick.md"
+		}
+	}
 	wd, err := os.Getwd()
 	if err != nil {
 		log.Fatal(err)
