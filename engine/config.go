@@ -30,6 +30,10 @@ type UpstreamConfig struct {
 	// offers through gRPC server reflection (v1, else v1alpha) at startup,
 	// on top of any descriptor files.
 	Reflection bool `yaml:"reflection"`
+	// HealthCheck, when set, probes every endpoint this often with
+	// grpc.health.v1.Health/Check; endpoints not SERVING are skipped while
+	// any other answers.
+	HealthCheck time.Duration `yaml:"health_check"`
 	// ConnsPerEndpoint is how many HTTP/2 connections each endpoint gets.
 	ConnsPerEndpoint int `yaml:"conns_per_endpoint"`
 }

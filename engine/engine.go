@@ -111,6 +111,7 @@ func (s *snapshot) buildPools() error {
 			DialTimeout:      cfg.Timeouts.Connect,
 			H2:               upstreamH2Config(),
 		})
+		p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
 		s.pools = append(s.pools, p)
 		s.byName[u.Name] = p
 		if s.def == nil {

@@ -272,3 +272,31 @@ func TestGRPCWebText(t *testing.T) {
 		t.Fatalf("decoded response %q lacks the shelf or the trailers", raw)
 	}
 }
+
+// TestHealthChecks: an endpoint whose health service says NOT_SERVING gets
+// no requests while another endpoint is SERVING.
+func TestHealthChecks(t *testing.T) {
+	endpoint := func(serving bool, theme string) string {
+		return testutil.StartRawUpstream(t, func(c *testutil.Call) ([]byte, error) {
+			if c.Method == "/grpc.health.v1.Health/Check" {
+				if serving {
+					return []byte{0x08, 0x01}, nil
+				}
+				return []byte{0x08, 0x02}, nil
+			}
+			return append([]byte{0x08, 0x01, 0x12, byte(len(theme))}, theme...), nil
+		})
+	}
+	sick, well := endpoint(false, "sick"), endpoint(true, "well")
+	e := startGateway(t, sick, func(c *Config) {
+		c.Upstreams[0].Endpoints = []string{sick, well}
+		c.Upstreams[0].HealthCheck = 50 * time.Millisecond
+	})
+	time.Sleep(300 * time.Millisecond) // a few probe rounds
+	c := dialH1(t, e.Addr().String())
+	for i := 0; i < 10; i++ {
+		if st, _, body := c.do("GET", "/v1/shelves/1", "", ""); st != 200 || !strings.Contains(body, `"theme":"well"`) {
+			t.Fatalf("request %d: got %d %s; want the SERVING endpoint", i, st, body)
+		}
+	}
+}
