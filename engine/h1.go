@@ -4,8 +4,6 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/cloudwego/netpoll"
-
 	"github.com/straitgw/strait/engine/http1"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
@@ -51,7 +49,7 @@ func newH1Conn(c *conn) *h1Conn {
 
 // serve parses and dispatches every complete request buffered.
 func (h *h1Conn) serve() error {
-	r := h.c.nc.Reader()
+	r := h.c.r
 	lim := h.c.e.snap.Load().cfg.Limits
 	h.setReading(true)
 	defer h.setReading(false)
@@ -95,7 +93,7 @@ func (h *h1Conn) waitIdle() bool {
 
 // read reads one request, answering Expect: 100-continue between head and
 // body when the body is not already on its way.
-func (h *h1Conn) read(r netpoll.Reader, lim http1.Limits) error {
+func (h *h1Conn) read(r http1.Reader, lim http1.Limits) error {
 	if err := http1.ReadHead(r, &h.req, lim); err != nil {
 		return err
 	}

@@ -31,7 +31,7 @@ func newH2Conn(c *conn) *h2Conn {
 }
 
 func (h *h2Conn) serve() error {
-	err := h.h2.Serve(h.c.nc.Reader())
+	err := h.h2.Serve(h.c.r)
 	h.batch.End()
 	if err != nil {
 		_ = h.c.nc.Close()

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/cloudwego/netpoll"
+
+	"github.com/straitgw/strait/internal/poison"
 )
 
 // preface is the HTTP/2 client connection preface (RFC 9113 §3.4).
@@ -18,6 +20,7 @@ type connKey struct{}
 type conn struct {
 	e  *Engine
 	nc netpoll.Connection
+	r  poison.Reader // nc's reader (see internal/poison)
 	h1 *h1Conn
 	h2 *h2Conn
 
@@ -52,7 +55,7 @@ func (e *Engine) startLoop() error {
 }
 
 func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
-	c := &conn{e: e, nc: nc}
+	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader())}
 	// A client must send its first bytes within the header timeout.
 	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)
 	_ = nc.AddCloseCallback(c.onClose)
@@ -73,7 +76,7 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	case c.h1 != nil:
 		return c.h1.serve()
 	}
-	r := nc.Reader()
+	r := c.r
 	if isH2(r) {
 		c.idle.Stop()
 		c.h2 = newH2Conn(c)
@@ -92,7 +95,7 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 // isHTTP1 reports whether the first line ends in an HTTP version (versions
 // other than 1.x then get the parser's 505). A line longer than max is left
 // to the parser to refuse (414).
-func isHTTP1(r netpoll.Reader, max int) bool {
+func isHTTP1(r poison.Reader, max int) bool {
 	for n := r.Len(); ; n = r.Len() + 1 {
 		if n > max {
 			return true
@@ -110,7 +113,7 @@ func isHTTP1(r netpoll.Reader, max int) bool {
 
 // isH2 sniffs the preface. A client that sent a prefix of it is waited for
 // (bounded by the read timeout); anything else is HTTP/1.1.
-func isH2(r netpoll.Reader) bool {
+func isH2(r poison.Reader) bool {
 	n := r.Len()
 	if n > len(preface) {
 		n = len(preface)

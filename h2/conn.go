@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"bytes"
 	"sync"
 	"time"
 
@@ -69,8 +68,7 @@ type Conn struct {
 	rd readState // Serve goroutine only
 
 	// Guarded by mu.
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
+	henc      *encoder
 	streams   map[uint32]*Stream
 	peer      peerSettings
 	sendWin   int64  // connection send window
@@ -133,7 +131,7 @@ func NewClientConn(w Writer, close func(), cfg Config) *Conn {
 func newConn(w Writer, close func(), cfg Config) *Conn {
 	cfg.defaults()
 	c := &Conn{w: w, closeFn: close, cfg: cfg, streams: make(map[uint32]*Stream)}
-	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.henc = newEncoder()
 	c.peer = peerSettings{maxFrame: minMaxFrameSize, initWin: defaultWindow,
 		maxStreams: ^uint32(0), tableSize: defaultHeaderTable}
 	c.sendWin, c.recvWin = defaultWindow, int64(cfg.ConnWindowSize)

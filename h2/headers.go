@@ -279,11 +279,7 @@ func (c *Conn) writeHeaders(id uint32, fields []Field, end bool) error {
 			return ErrHeaderListTooLong
 		}
 	}
-	c.hbuf.Reset()
-	for _, f := range fields {
-		c.henc.WriteField(f)
-	}
-	b := c.hbuf.Bytes()
+	b := c.henc.encode(fields)
 	max := int(c.peer.maxFrame)
 	typ, flags := FrameHeaders, Flags(0)
 	if end {

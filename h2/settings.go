@@ -32,7 +32,7 @@ func (c *Conn) applySetting(s Setting) error {
 	switch s.ID {
 	case SettingHeaderTableSize:
 		c.peer.tableSize = s.Val
-		c.henc.SetMaxDynamicTableSizeLimit(s.Val)
+		c.henc.setTableLimit(s.Val)
 	case SettingEnablePush:
 		if s.Val > 1 {
 			return connErr(ErrCodeProtocol, errBadSetting)

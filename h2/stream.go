@@ -169,7 +169,7 @@ func (c *Conn) writeHeadersStream(s *Stream, fields []Field, end bool, ev *event
 		if !end {
 			return ErrBadState
 		}
-		s.trailers, s.hasTrail = append([]Field(nil), fields...), true
+		s.trailers, s.hasTrail = cloneFields(fields), true // kept past the call
 		s.localEnd, s.endQueued = true, true
 		return nil
 	}

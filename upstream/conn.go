@@ -7,6 +7,8 @@ import (
 
 	"github.com/cloudwego/netpoll"
 
+	"github.com/straitgw/strait/internal/poison"
+
 	"github.com/straitgw/strait/h2"
 )
 
@@ -15,6 +17,7 @@ import (
 type clientConn struct {
 	h2    *h2.Conn
 	nc    netpoll.Connection
+	r     poison.Reader // nc's reader (see internal/poison)
 	ep    *endpoint
 	batch Batch // used by the worker running onRequest only
 }
@@ -30,7 +33,7 @@ func (e *endpoint) dial() (*clientConn, error) {
 		e.mu.Unlock()
 		return nil, err
 	}
-	c := &clientConn{nc: nc, ep: e}
+	c := &clientConn{nc: nc, ep: e, r: poison.Wrap(nc.Reader())}
 	hc := cfg.H2
 	hc.OnWait = c.batch.End
 	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, hc)
@@ -54,7 +57,7 @@ func (e *endpoint) dial() (*clientConn, error) {
 }
 
 func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
-	err := c.h2.Serve(nc.Reader())
+	err := c.h2.Serve(c.r)
 	c.batch.End()
 	if err != nil {
 		nc.Close()
