@@ -3,6 +3,7 @@ package h2
 import (
 	"bytes"
 	"hash/maphash"
+	"runtime/debug"
 	"strings"
 
 	"golang.org/x/net/http2/hpack"
@@ -41,7 +42,15 @@ func newEncoder() *encoder {
 }
 
 // encode returns the header block for fields, valid until the next call.
-func (e *encoder) encode(fields []Field) []byte {
+// A panic in x/net's Encoder (a corrupted table) is returned as a
+// *PanicError: its state can no longer be trusted, and the caller ends
+// the connection.
+func (e *encoder) encode(fields []Field) (b []byte, err *PanicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
 	e.buf.Reset()
 	for _, f := range fields {
 		if neverIndexed(f.Name) {
@@ -52,7 +61,7 @@ func (e *encoder) encode(fields []Field) []byte {
 		}
 		_ = e.enc.WriteField(f) // writes to a bytes.Buffer: cannot fail
 	}
-	return e.buf.Bytes()
+	return e.buf.Bytes(), nil
 }
 
 // own returns a copy of s that no one else can change: from the cache when

@@ -34,7 +34,7 @@ func TestEncoderOwnsKeptStrings(t *testing.T) {
 			t.Fatalf("stream %d: %v", i, err)
 		}
 		c.mu.Lock() // frees the slot: the test opens more than 100 streams
-		c.finish(s, nil, &events{})
+		c.finish(s, nil)
 		c.mu.Unlock()
 		for j := range scratch { // the buffer is reused
 			scratch[j] = byte(rng.IntN(256))

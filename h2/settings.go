@@ -43,7 +43,7 @@ func (c *Conn) applySetting(s Setting) error {
 		if s.Val > maxWindow {
 			return connErr(ErrCodeFlowControl, errBadSetting)
 		}
-		return c.setPeerWindow(s.Val, &c.rd.ev)
+		return c.setPeerWindow(s.Val)
 	case SettingMaxFrameSize:
 		if s.Val < minMaxFrameSize || s.Val > maxMaxFrameSize {
 			return connErr(ErrCodeProtocol, errBadSetting)
