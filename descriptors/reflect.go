@@ -25,8 +25,8 @@ var ErrReflection = errors.New("descriptors: server reflection")
 // lists when none are named, except reflection itself) and of every file
 // they import, through gRPC server reflection: v1, or v1alpha when the
 // upstream only has that. It opens one stream (a second to fall back to
-// v1alpha). Imports the upstream does
-// not serve but the Go registry has (the well-known types) are left out.
+// v1alpha). Imports the upstream does not serve but the Go registry has
+// (the well-known types) are left out of the set.
 func Reflect(ctx context.Context, conn grpc.ClientConnInterface, services ...string) (*descriptorpb.FileDescriptorSet, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
