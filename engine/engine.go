@@ -43,37 +43,25 @@ type snapshot struct {
 // New validates cfg, loads descriptors and compiles routes. It binds nothing.
 func New(cfg Config) (*Engine, error) {
 	cfg.Defaults()
-	s, err := buildSnapshot(cfg)
+	files, err := cfg.LoadDescriptors()
+	if err != nil {
+		return nil, err
+	}
+	return NewWithDescriptors(cfg, files)
+}
+
+// NewWithDescriptors is New with the descriptors already loaded (by
+// cfg.Check or cfg.LoadDescriptors): it reads no descriptor file and runs
+// no server reflection, so a start loads each source once.
+func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
+	cfg.Defaults()
+	s, err := compile(cfg, files)
 	if err != nil {
 		return nil, err
 	}
 	e := &Engine{done: make(chan struct{})}
 	e.snap.Store(s)
 	return e, nil
-}
-
-func buildSnapshot(cfg Config) (*snapshot, error) {
-	sets := append([][]byte(nil), cfg.DescriptorSets...)
-	for _, f := range cfg.Descriptors {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("descriptors: %w", err)
-		}
-		sets = append(sets, b)
-	}
-	refl, err := ReflectDescriptors(cfg)
-	if err != nil {
-		return nil, err
-	}
-	sets = append(sets, refl...)
-	if len(sets) == 0 {
-		return nil, errors.New("descriptors: none given")
-	}
-	files, err := transcode.LoadDescriptorSets(sets...)
-	if err != nil {
-		return nil, fmt.Errorf("descriptors: %w", err)
-	}
-	return compile(cfg, files)
 }
 
 func compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {

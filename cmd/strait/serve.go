@@ -89,20 +89,14 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	files, err := loadDescriptors(cfg)
+	files, err := cfg.Check()
 	if err != nil {
-		return err
-	}
-	if err := cfg.CheckServices(files); err != nil {
 		return err
 	}
 	if err := probeUpstreams(cfg.Upstreams, stderr); err != nil {
 		return err
 	}
-	e, err := engine.New(cfg)
+	e, err := engine.NewWithDescriptors(cfg, files)
 	if err != nil {
 		return err
 	}
