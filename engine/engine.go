@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
 )
@@ -25,6 +27,7 @@ type Engine struct {
 	loop    netpoll.EventLoop
 	admin   *adminServer
 	metrics metrics
+	log     *slog.Logger
 	done    chan struct{}
 }
 
@@ -55,16 +58,16 @@ func New(cfg Config) (*Engine, error) {
 // no server reflection, so a start loads each source once.
 func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
 	cfg.Defaults()
-	s, err := compile(cfg, files)
+	e := &Engine{done: make(chan struct{}), log: slog.Default()}
+	s, err := e.compile(cfg, files)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{done: make(chan struct{})}
 	e.snap.Store(s)
 	return e, nil
 }
 
-func compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
+func (e *Engine) compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
 	tc := cfg.Transcode
 	schema, err := transcode.NewSchema(files, transcode.Options{
 		DiscardUnknown:  tc.IgnoreUnknownFields,
@@ -82,13 +85,13 @@ func compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
 	}
 	s := &snapshot{cfg: cfg, schema: schema, router: router,
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{}}
-	if err := s.buildPools(); err != nil {
+	if err := s.buildPools(e.h2Panic); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *snapshot) buildPools() error {
+func (s *snapshot) buildPools(onPanic func(*h2.PanicError)) error {
 	cfg := s.cfg
 	for _, u := range cfg.Upstreams {
 		if len(u.Endpoints) == 0 {
@@ -98,6 +101,7 @@ func (s *snapshot) buildPools() error {
 			ConnsPerEndpoint: u.ConnsPerEndpoint,
 			DialTimeout:      cfg.Timeouts.Connect,
 			H2:               upstreamH2Config(),
+			OnPanic:          onPanic,
 		})
 		p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
 		s.pools = append(s.pools, p)

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -70,6 +71,7 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	if c == nil {
 		return nc.Close()
 	}
+	defer c.recoverPanic()
 	switch {
 	case c.h2 != nil:
 		return c.h2.serve()
@@ -150,14 +152,4 @@ func (c *conn) onClose(netpoll.Connection) error {
 	return nil
 }
 
-// deadline returns the upstream deadline for a request: the client's
-// grpc-timeout if it set one, else the configured default.
-func (s *snapshot) deadline(grpcTimeout string) time.Duration {
-	if d, ok := parseGRPCTimeout(grpcTimeout); ok {
-		if d > 100*365*24*time.Hour {
-			return 0 // no deadline in practice, and none to overflow
-		}
-		return d
-	}
-	return s.cfg.Timeouts.Upstream
-}
+var errClientGone = errors.New("engine: client connection closed")

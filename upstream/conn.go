@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -36,6 +37,7 @@ func (e *endpoint) dial() (*clientConn, error) {
 	c := &clientConn{nc: nc, ep: e, r: poison.Wrap(nc.Reader())}
 	hc := cfg.H2
 	hc.OnWait = c.batch.End
+	hc.OnPanic = cfg.OnPanic
 	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, hc)
 	// A partial frame waits in Next for at most this long.
 	_ = nc.SetReadTimeout(30 * time.Second)
@@ -57,6 +59,7 @@ func (e *endpoint) dial() (*clientConn, error) {
 }
 
 func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
+	defer c.recoverPanic()
 	err := c.h2.Serve(c.r)
 	c.batch.End()
 	if err != nil {
@@ -72,4 +75,22 @@ func (c *clientConn) onClose(netpoll.Connection) error {
 	// Off netpoll's poller goroutine: failing the streams writes to clients.
 	go c.h2.Closed(ErrConnLost)
 	return nil
+}
+
+// recoverPanic guards onRequest: netpoll's worker pool would only print a
+// panic and leave the connection half updated. The connection is aborted
+// (its streams fail with the panic, which callers map to INTERNAL), and
+// the panic is reported, or raised again when no one listens.
+func (c *clientConn) recoverPanic() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	err := &h2.PanicError{Value: v, Stack: debug.Stack()}
+	c.h2.Abort(err)
+	c.nc.Close()
+	if c.ep.pool.cfg.OnPanic == nil {
+		panic(v)
+	}
+	c.ep.pool.cfg.OnPanic(err)
 }

@@ -100,21 +100,18 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Signals are caught before the port opens: one that arrives as soon
+	// as a client can connect must shut down, not kill.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if err := e.Start(); err != nil {
 		e.Close()
 		return err
 	}
 	fmt.Fprintf(stderr, "strait: serving on %s%s; upstreams %s\n", e.Addr(), adminNote(e), upstreamList(cfg.Upstreams))
-	waitForSignal()
+	<-ctx.Done()
 	fmt.Fprintln(stderr, "strait: shutting down")
 	return e.Close()
-}
-
-// waitForSignal blocks until SIGINT or SIGTERM.
-func waitForSignal() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
 }
 
 func adminNote(e *engine.Engine) string {
