@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/rpc"
 )
 
 // gRPC-Web (PROTOCOL-WEB.md in grpc/grpc) is gRPC with its trailers moved
@@ -88,9 +89,13 @@ func appendTrailerFrame(dst []byte, fields []h2.Field) []byte {
 		if f.Name == "" || f.Name[0] == ':' || relaySkip[f.Name] {
 			continue
 		}
+		v := f.Value
+		if f.Name == "grpc-message" {
+			v = rpc.Reencode(v) // the frame's lines are trimmed like HTTP/1.1's
+		}
 		dst = append(dst, f.Name...)
 		dst = append(dst, ": "...)
-		dst = append(dst, f.Value...)
+		dst = append(dst, v...)
 		dst = append(dst, "\r\n"...)
 	}
 	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-5))

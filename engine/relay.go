@@ -72,6 +72,8 @@ func (r *relay) responseFields(fields []h2.Field) (status int, ctype string, fs 
 		case f.Name == "content-type":
 			ctype = f.Value
 		case f.Name == "" || f.Name[0] == ':' || relaySkip[f.Name]:
+		case f.Name == "grpc-message" && r.web:
+			fs = append(fs, h2.Field{Name: f.Name, Value: rpc.Reencode(f.Value)})
 		default:
 			fs = append(fs, f)
 		}

@@ -33,11 +33,12 @@ func needsDecode(s string) bool {
 }
 
 // EncodeMessage percent-encodes a status message for grpc-message: bytes
-// outside printable ASCII, and '%'.
+// outside printable ASCII, '%', and spaces at either end, which HTTP/1.1
+// header lines (and gRPC-Web's trailer frame) would trim away.
 func EncodeMessage(s string) string {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		if escaped(s[i]) {
+		if escaped(s, i) {
 			n++
 		}
 	}
@@ -48,7 +49,7 @@ func EncodeMessage(s string) string {
 	b := make([]byte, 0, len(s)+2*n)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if escaped(c) {
+		if escaped(s, i) {
 			b = append(b, '%', hex[c>>4], hex[c&15])
 			continue
 		}
@@ -57,7 +58,20 @@ func EncodeMessage(s string) string {
 	return string(b)
 }
 
-func escaped(c byte) bool { return c < 0x20 || c > 0x7e || c == '%' }
+func escaped(s string, i int) bool {
+	c := s[i]
+	return c < 0x20 || c > 0x7e || c == '%' || c == ' ' && (i == 0 || i == len(s)-1)
+}
+
+// Reencode makes a grpc-message value received from a peer safe to carry
+// in an HTTP/1.1 header line or a gRPC-Web trailer frame: one with a space
+// at either end is decoded and encoded again, so the space survives.
+func Reencode(v string) string {
+	if v == "" || v[0] != ' ' && v[len(v)-1] != ' ' {
+		return v
+	}
+	return EncodeMessage(DecodeMessage(v))
+}
 
 func unhex(c byte) (byte, bool) {
 	switch {

@@ -43,6 +43,8 @@ func TestMessage(t *testing.T) {
 		{"100%", "100%25"},
 		{"é\n", "%C3%A9%0A"},
 		{"\x7f~", "%7F~"},
+		{" a b ", "%20a b%20"},
+		{" ", "%20"},
 	}
 	for _, tt := range tests {
 		if got := EncodeMessage(tt.plain); got != tt.wire {
@@ -72,6 +74,12 @@ func FuzzMessage(f *testing.F) {
 			if enc[i] < 0x20 || enc[i] > 0x7e {
 				t.Fatalf("%q: encoded %q has byte %#x", s, enc, enc[i])
 			}
+		}
+		if enc != "" && (enc[0] == ' ' || enc[len(enc)-1] == ' ') {
+			t.Fatalf("%q: encoded %q has a space at an end", s, enc)
+		}
+		if got := DecodeMessage(Reencode(enc)); got != s {
+			t.Fatalf("%q: reencoded %q decodes to %q", s, Reencode(enc), got)
 		}
 		_ = DecodeMessage(s)
 	})
