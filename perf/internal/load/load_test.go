@@ -24,7 +24,7 @@ func TestParseWrk(t *testing.T) {
 	}{
 		{"wrk_ok.txt", Result{Requests: 7082, QPS: 6883.15, P50: 860 * time.Microsecond, P99: 11850 * time.Microsecond}},
 		{"wrk_non2xx.txt", Result{Requests: 0, Errors: 8424, QPS: 0, P50: 319 * time.Microsecond, P99: 109430 * time.Microsecond, Why: "8424 non-2xx answers"}},
-		{"wrk_socket.txt", Result{Requests: 120000, Errors: 17, QPS: 11950.5, P50: 5 * time.Millisecond, P99: 2 * time.Second}},
+		{"wrk_socket.txt", Result{Requests: 120000, Errors: 17, QPS: 11950.5, P50: 5 * time.Millisecond, P99: 2 * time.Second, Why: "socket errors: connect 12, read 0, write 0, timeout 5"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseWrk(fixture(t, tt.file))

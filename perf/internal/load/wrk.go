@@ -12,6 +12,7 @@ func ParseWrk(out string) (Result, error) {
 	var r Result
 	var seen int
 	var total, non2xx int64
+	var sock string
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -31,6 +32,7 @@ func ParseWrk(out string) (Result, error) {
 			non2xx = atoi(f[4])
 		case strings.HasPrefix(line, "Socket errors:"):
 			r.Errors += wrkSocketErrors(line)
+			sock = strings.TrimPrefix(line, "Socket errors: ")
 		}
 	}
 	if seen < 2 {
@@ -42,9 +44,14 @@ func ParseWrk(out string) (Result, error) {
 	if total > 0 {
 		r.QPS *= float64(r.Requests) / float64(total)
 	}
+	var why []string
 	if non2xx > 0 {
-		r.Why = fmt.Sprintf("%d non-2xx answers", non2xx)
+		why = append(why, fmt.Sprintf("%d non-2xx answers", non2xx))
 	}
+	if sock != "" {
+		why = append(why, "socket errors: "+sock)
+	}
+	r.Why = strings.Join(why, "; ")
 	return r, nil
 }
 
