@@ -2,6 +2,7 @@ package harness
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -155,5 +156,18 @@ func TestWriteStraits(t *testing.T) {
 	WriteStraits(&b, []*CellResult{{Cell: Cell{w, 64}, Series: []*Series{{Gateway: Strait, Runs: run(1, 1)}}}})
 	if b.Len() != 0 {
 		t.Errorf("one strait: got %q", b.String())
+	}
+}
+
+func TestPanics(t *testing.T) {
+	dir := t.TempDir()
+	log := dir + "/g.log"
+	os.WriteFile(log, []byte("serving\n2026/12/03 17:35:15 logger.go:190: [Error] GOPOOL: panic in pool: id (640) <= evictCount (663): goroutine 3\nruntime/debug.Stack()\npanic({0xac8680?})\npanic: boom\n"), 0o644)
+	if got, want := panics(log), "2 panics in its log (g.log), first: panic in pool: id (640) <= evictCount (663): goroutine 3"; got != want {
+		t.Errorf("got %q; want %q", got, want)
+	}
+	os.WriteFile(log, []byte("serving\n"), 0o644)
+	if got := panics(log); got != "" {
+		t.Errorf("clean log: got %q", got)
 	}
 }

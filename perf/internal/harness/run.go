@@ -370,6 +370,9 @@ func panics(path string) string {
 		if strings.Contains(line, "panic:") || strings.Contains(line, "panic in") || strings.HasPrefix(line, "fatal error:") {
 			if n++; n == 1 {
 				first = strings.TrimSpace(line)
+				if i := strings.Index(first, "panic"); i > 0 {
+					first = first[i:] // the message, not the logger's prefix
+				}
 			}
 		}
 	}
