@@ -53,6 +53,9 @@ func Profile(ctx context.Context, o Options, g *Gateway, secs int, tmp, resultsD
 		w.Title, hdrs, GatewayCPU)
 	fmt.Fprintf(&b, "Load over %v: %d requests, %.0f req/s, P50 %v, P99 %v, %d errors.\n",
 		spec.Duration, ld.r.Requests, ld.r.QPS, ld.r.P50, ld.r.P99, ld.r.Errors)
+	if share := float64(ld.r.Errors) / float64(max(ld.r.Requests+ld.r.Errors, 1)); share > MaxErrorShare {
+		fmt.Fprintf(&b, "\n**%.0f%% of the requests failed (%s): this profiles a gateway answering errors, not the headline load.**\n\n", 100*share, ld.r.Why)
+	}
 	fmt.Fprintf(&b, "Profiles: results/strait.cpu.pprof (%d s), results/strait.heap.pprof. Regenerate with `make profile`.\n", secs)
 	for _, p := range []struct{ title, file, extra string }{
 		{"CPU (flat)", cpuFile, ""}, {"CPU (cumulative)", cpuFile, "-cum"},
