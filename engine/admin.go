@@ -55,6 +55,9 @@ func (e *Engine) ready() error {
 		return fmt.Errorf("shutting down")
 	default:
 	}
+	if e.draining.Load() {
+		return fmt.Errorf("draining")
+	}
 	s := e.snap.Load()
 	for i, p := range s.pools {
 		if err := p.Warm(); err != nil {

@@ -190,6 +190,14 @@ func (c *call) cancel() {
 	c.putBufs()
 }
 
+// expire ends the call with st: 503 for UNAVAILABLE, or an error line if
+// the response has started.
+func (c *call) expire(st rpc.Status) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fail(st)
+}
+
 // decodeBin decodes a -bin metadata value (unpadded or padded base64).
 func decodeBin(v string) []byte {
 	for len(v) > 0 && v[len(v)-1] == '=' {

@@ -51,6 +51,7 @@ type Timeouts struct {
 	Write    time.Duration `yaml:"write"`    // flushing to a client
 	Upstream time.Duration `yaml:"upstream"` // default deadline when the client sets none
 	Connect  time.Duration `yaml:"connect"`  // dialing an upstream
+	Drain    time.Duration `yaml:"drain"`    // requests in flight may finish after SIGTERM
 }
 
 // Limits protect the gateway from oversized or abusive input.
@@ -76,6 +77,7 @@ const (
 	DefaultIdleTimeout          = 2 * time.Minute
 	DefaultWriteTimeout         = 30 * time.Second
 	DefaultConnectTimeout       = 2 * time.Second
+	DefaultDrainTimeout         = 30 * time.Second
 	DefaultMaxHeaderBytes       = 64 << 10
 	DefaultMaxBodyBytes         = 4 << 20 // grpc-go's default receive limit
 	DefaultMaxJSONDepth         = 100
@@ -91,6 +93,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.Timeouts.Idle, DefaultIdleTimeout)
 	setDefault(&c.Timeouts.Write, DefaultWriteTimeout)
 	setDefault(&c.Timeouts.Connect, DefaultConnectTimeout)
+	setDefault(&c.Timeouts.Drain, DefaultDrainTimeout)
 	setDefault(&c.Limits.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.Limits.MaxJSONDepth, DefaultMaxJSONDepth)

@@ -195,7 +195,7 @@ func (k *checker) bounds() {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"header", t.Header}, {"idle", t.Idle}, {"write", t.Write}, {"upstream", t.Upstream}, {"connect", t.Connect}} {
+	}{{"header", t.Header}, {"idle", t.Idle}, {"write", t.Write}, {"upstream", t.Upstream}, {"connect", t.Connect}, {"drain", t.Drain}} {
 		if d.v < 0 {
 			k.add("timeouts."+d.key, d.v.String(), "must not be negative, got %v", d.v)
 		}

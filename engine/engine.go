@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,10 @@ type Engine struct {
 	metrics metrics
 	log     *slog.Logger
 	done    chan struct{}
+
+	draining atomic.Bool // Drain has begun: /readyz says 503
+	connsMu  sync.Mutex
+	conns    map[*conn]struct{} // open client connections, for Drain
 }
 
 // snapshot is everything a request needs, built once from a Config; a
@@ -58,7 +63,7 @@ func New(cfg Config) (*Engine, error) {
 // no server reflection, so a start loads each source once.
 func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
 	cfg.Defaults()
-	e := &Engine{done: make(chan struct{}), log: slog.Default()}
+	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{}}
 	s, err := e.compile(cfg, files)
 	if err != nil {
 		return nil, err

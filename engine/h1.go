@@ -31,11 +31,12 @@ type h1Conn struct {
 	w   *h1Writer
 	out []byte // response head and chunk scratch; one response at a time
 
-	mu    sync.Mutex
-	state h1State
-	resp  h1Response
-	cur   exchange      // the exchange in flight, for cancel and drained
-	done  chan struct{} // a response ended (buffered: wakeups may be spurious)
+	mu       sync.Mutex
+	state    h1State
+	draining bool // every response from now on is the connection's last
+	resp     h1Response
+	cur      exchange      // the exchange in flight, for cancel and drained
+	done     chan struct{} // a response ended (buffered: wakeups may be spurious)
 
 	// Scratch reused across requests; views into it die with each request.
 	match  transcode.Match
@@ -102,7 +103,7 @@ func (h *h1Conn) begin(keepAlive, proto11 bool) {
 	if h.state != h1Closing {
 		h.state = h1Busy
 	}
-	h.resp = h1Response{keepAlive: keepAlive, proto11: proto11}
+	h.resp = h1Response{keepAlive: keepAlive && !h.draining, proto11: proto11}
 }
 
 // head writes the status line and headers (downstream).

@@ -144,6 +144,13 @@ func (r *h2REST) dispatch() {
 	}
 }
 
+// expire ends the call, or answers a request still gathering its body.
+func (r *h2REST) expire(st rpc.Status) {
+	if c := r.call.Load(); c != nil {
+		c.expire(st)
+	}
+}
+
 func (r *h2REST) OnClose(s *h2.Stream, err error) {
 	if c := r.call.Load(); c != nil && err != nil {
 		c.cancel()

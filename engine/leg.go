@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/rpc"
 	"github.com/straitgw/strait/upstream"
 )
 
@@ -18,6 +19,8 @@ type exchange interface {
 	cancel()
 	// drained: the client took queued response bytes.
 	drained()
+	// expire ends the exchange at once with st (a drain's deadline).
+	expire(st rpc.Status)
 }
 
 // leg is the upstream half of an exchange: the stream to the upstream,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/cloudwego/netpoll"
@@ -22,6 +23,9 @@ type conn struct {
 	e  *Engine
 	nc netpoll.Connection
 	r  poison.Reader // nc's reader (see internal/poison)
+	// h1 and h2 are set once, by the worker that sniffs the protocol; the
+	// worker reads them freely, other goroutines through protocol().
+	mu sync.Mutex
 	h1 *h1Conn
 	h2 *h2Conn
 
@@ -31,10 +35,10 @@ type conn struct {
 }
 
 func (c *conn) onIdle() {
-	switch {
-	case c.h2 != nil:
-	case c.h1 != nil:
-		c.h1.onIdle()
+	switch h1, h2c := c.protocol(); {
+	case h2c != nil:
+	case h1 != nil:
+		h1.onIdle()
 	default:
 		_ = c.nc.Close()
 	}
@@ -61,6 +65,10 @@ func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
 	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)
 	_ = nc.AddCloseCallback(c.onClose)
 	e.metrics.connsOpen.Add(1)
+	e.track(c, true)
+	if e.draining.Load() {
+		_ = nc.Close() // accepted as the listener closed
+	}
 	return context.WithValue(context.Background(), connKey{}, c)
 }
 
@@ -81,8 +89,11 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	r := c.r
 	if isH2(r) {
 		c.idle.Stop()
-		c.h2 = newH2Conn(c)
-		return c.h2.serve()
+		h := newH2Conn(c)
+		c.mu.Lock()
+		c.h2 = h
+		c.mu.Unlock()
+		return h.serve()
 	}
 	if !isHTTP1(r, c.e.snap.Load().cfg.Limits.MaxHeaderBytes) {
 		// Neither protocol: no answer in either would be understood, so
@@ -90,8 +101,19 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 		_ = r.Skip(r.Len())
 		return nc.Close()
 	}
-	c.h1 = newH1Conn(c)
-	return c.h1.serve()
+	h := newH1Conn(c)
+	c.mu.Lock()
+	c.h1 = h
+	c.mu.Unlock()
+	return h.serve()
+}
+
+// protocol returns the connection's protocol half, for goroutines other
+// than its worker.
+func (c *conn) protocol() (*h1Conn, *h2Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.h1, c.h2
 }
 
 // isHTTP1 reports whether the first line ends in an HTTP version (versions
@@ -138,16 +160,18 @@ func isH2(r poison.Reader) bool {
 // goroutine of its own, one per closed connection.
 func (c *conn) onClose(netpoll.Connection) error {
 	c.e.metrics.connsOpen.Add(-1)
+	c.e.track(c, false)
 	c.idle.Stop()
 	// netpoll frees the connection's buffers right after this callback:
 	// writers must see the close before it returns.
-	if c.h2 != nil {
-		c.h2.h2.Gone(errClientGone)
-		go c.h2.closed()
+	h1, h2c := c.protocol()
+	if h2c != nil {
+		h2c.h2.Gone(errClientGone)
+		go h2c.closed()
 	}
-	if c.h1 != nil {
-		c.h1.w.gone()
-		go c.h1.closed()
+	if h1 != nil {
+		h1.w.gone()
+		go h1.closed()
 	}
 	return nil
 }

@@ -23,11 +23,11 @@ func (c *conn) recoverPanic() {
 	}
 	c.e.panicked("client connection", v, debug.Stack())
 	err := &h2.PanicError{Value: v}
-	switch {
-	case c.h2 != nil:
-		c.h2.h2.Abort(err) // GOAWAY INTERNAL_ERROR: every stream fails
-	case c.h1 != nil:
-		c.h1.failPanic()
+	switch h1, h2c := c.protocol(); {
+	case h2c != nil:
+		h2c.h2.Abort(err) // GOAWAY INTERNAL_ERROR: every stream fails
+	case h1 != nil:
+		h1.failPanic()
 	}
 	_ = c.nc.Close()
 }

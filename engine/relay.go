@@ -221,6 +221,13 @@ func (r *relay) abandon() {
 	r.resetUp()
 }
 
+// expire ends the exchange with st, in the client's protocol.
+func (r *relay) expire(st rpc.Status) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fail(st)
+}
+
 // drained: an HTTP/1.1 client took queued bytes.
 func (r *relay) drained() {
 	r.mu.Lock()

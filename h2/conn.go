@@ -441,3 +441,24 @@ func (c *Conn) Abort(err error) {
 		c.close()
 	}
 }
+
+// Handlers calls fn with the handler of every open stream, without the
+// lock held (a snapshot: streams may close meanwhile). A gateway that
+// drains uses it to end what is left at its deadline.
+func (c *Conn) Handlers(fn func(StreamHandler)) {
+	for _, h := range c.lockedHandlers() {
+		fn(h)
+	}
+}
+
+func (c *Conn) lockedHandlers() []StreamHandler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hs := make([]StreamHandler, 0, len(c.streams))
+	for _, s := range c.streams {
+		if s.h != nil {
+			hs = append(hs, s.h)
+		}
+	}
+	return hs
+}

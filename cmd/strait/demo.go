@@ -61,8 +61,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stdout, demoCurls(e.Addr().String()))
 	fmt.Fprintln(stdout, "\nCtrl-C stops.")
 	<-ctx.Done()
-	fmt.Fprintln(stderr, "strait: shutting down")
-	return e.Close()
+	return shutdown(e, stderr)
 }
 
 // stopGRPC stops the demo service, giving in-flight calls a moment.

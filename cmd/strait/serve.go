@@ -110,8 +110,26 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "strait: serving on %s%s; upstreams %s\n", e.Addr(), adminNote(e), upstreamList(cfg.Upstreams))
 	<-ctx.Done()
-	fmt.Fprintln(stderr, "strait: shutting down")
-	return e.Close()
+	return shutdown(e, stderr)
+}
+
+// shutdown drains e (requests in flight finish within timeouts.drain); a
+// second signal closes at once.
+func shutdown(e *engine.Engine, stderr io.Writer) error {
+	fmt.Fprintln(stderr, "strait: draining (a second signal stops at once)")
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	done := make(chan error, 1)
+	go func() { done <- e.Shutdown() }()
+	select {
+	case err := <-done:
+		fmt.Fprintln(stderr, "strait: stopped")
+		return err
+	case <-again:
+		fmt.Fprintln(stderr, "strait: stopping now")
+		return e.Close()
+	}
 }
 
 func adminNote(e *engine.Engine) string {

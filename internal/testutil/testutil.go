@@ -112,3 +112,11 @@ func WaitListen(t testing.TB, addr string) {
 	}
 	t.Fatalf("nothing listens on %s", addr)
 }
+
+// RawCall invokes method on cc with raw message bytes and returns the
+// response bytes, as a grpc-go client without generated code.
+func RawCall(ctx context.Context, cc *grpc.ClientConn, method string, req []byte, opts ...grpc.CallOption) ([]byte, error) {
+	in, out := RawMsg(req), RawMsg(nil)
+	err := cc.Invoke(ctx, method, &in, &out, append(opts, grpc.ForceCodec(rawCodec{}))...)
+	return out, err
+}
