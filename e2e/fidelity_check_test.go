@@ -119,12 +119,15 @@ func (k *checker) check(o *outcome, rec *echo.Record) {
 	sent := c.sentMD()
 	k.foreign("response header", o.hdr, sent, "")
 	k.foreign("response trailer", o.trl, sent, echo.TrailerPrefix)
-	k.upstream(rec, sent)
 	wantMsgs, code, msg, details := c.expected()
+	failed := o.err != nil || o.code != code || o.msg != msg
+	if rec != nil || !failed { // a failed call may never have gone upstream
+		k.upstream(rec, sent)
+	}
 	switch {
 	case o.err != nil:
 		k.addf("call error", "%v", o.err)
-	case o.code != code || o.msg != msg:
+	case failed:
 		k.addf("status", "got %v %q; want %v %q", o.code, short(o.msg), code, short(msg))
 	default:
 		if !slices.EqualFunc(o.details, details, slices.Equal) {

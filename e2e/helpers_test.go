@@ -24,6 +24,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary straitBin built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" && os.Getenv("STRAIT_BIN") == "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // straitBin builds cmd/strait once per test binary (with the build tags of
 // tags_*_test.go), or returns $STRAIT_BIN when set: a binary built
 // elsewhere, such as an older commit to show a test fails there.
