@@ -60,6 +60,11 @@ upstreams:
 // take finds the upstream record of a request on whichever endpoint
 // served it.
 func (g *echoGateway) take(id string, wait time.Duration) *echo.Record {
+	defer func() { // a call that failed before its handler left headers only
+		for _, s := range g.Echo {
+			s.Headers(id)
+		}
+	}()
 	deadline := time.Now().Add(wait)
 	for {
 		for _, s := range g.Echo {

@@ -23,6 +23,7 @@ var upstreamExtra = map[string]string{
 	"user-agent":           "the client's, or the gateway's",
 	"grpc-accept-encoding": "compressors the client or gateway accepts",
 	"accept-encoding":      "net/http and connect-go add it; a gateway may drop or forward it",
+	"content-length":       "connect-go sends it with unary requests; legal in HTTP/2",
 	"x-user-agent":         "connect-go's gRPC-Web user agent",
 	"x-grpc-web":           "gRPC-Web clients mark themselves with it",
 	"x-forwarded-for":      "gateway: client address",
@@ -214,10 +215,10 @@ func describe(m *pb.EchoResponse) string {
 }
 
 func short(s string) string {
-	if len(s) <= 40 {
+	if len(s) <= 100 {
 		return fmt.Sprintf("%q", s)
 	}
-	return fmt.Sprintf("%q…(%d bytes)", s[:40], len(s))
+	return fmt.Sprintf("%q…(%d bytes)", s[:100], len(s))
 }
 
 func shortList(vs []string) string {

@@ -27,49 +27,67 @@ import (
 // base64 both ways) with net/http over HTTP/1.1 or x/net over h2c. The
 // whole request body goes first (half duplex), as browsers send it.
 func webTextCall(ctx context.Context, hc *http.Client, addr string, c *fcase) *outcome {
-	ctype := "application/grpc-web-text"
+	return webCall(ctx, hc, addr, c, true)
+}
+
+// webCall makes c as gRPC-Web, text or binary, with a hand-made request:
+// content type application/grpc-web[-text][+json], grpc-timeout from
+// c.timeout.
+func webCall(ctx context.Context, hc *http.Client, addr string, c *fcase, text bool) *outcome {
+	ctype := "application/grpc-web"
+	if text {
+		ctype += "-text"
+	}
+	accept := ctype
 	if c.json {
 		ctype += "+json"
 	}
-	var frames []byte
-	var runs [][]byte // base64 runs, each padded on its own when split
+	var frames [][]byte
 	for _, r := range c.reqs {
 		f, err := webFrame(r, c.json, c.gzip)
 		if err != nil {
 			return &outcome{err: err}
 		}
-		frames = append(frames, f...)
-		runs = append(runs, f)
-	}
-	var body []byte
-	if len(c.reqs) > 0 && c.reqs[0].Seed&1 == 1 {
-		for _, f := range runs {
-			body = base64.StdEncoding.AppendEncode(body, f)
-		}
-	} else {
-		body = base64.StdEncoding.AppendEncode(nil, frames)
-	}
-	req, err := http.NewRequestWithContext(ctx, "POST", "http://"+addr+"/strait.test.v1.Echo/"+c.k.method(), bytes.NewReader(body))
-	if err != nil {
-		return &outcome{err: err}
+		frames = append(frames, f)
 	}
 	h := c.header()
-	req.Header = h
 	h[echo.RequestIDKey] = []string{c.id}
-	h["Content-Type"] = []string{ctype}
-	h["Accept"] = []string{"application/grpc-web-text"}
+	h["Accept"] = []string{accept}
 	h["X-Grpc-Web"] = []string{"1"}
 	h["Grpc-Timeout"] = []string{strconv.FormatInt(c.timeout.Milliseconds(), 10) + "m"}
 	if c.gzip {
 		h["Grpc-Encoding"] = []string{"gzip"}
 		h["Grpc-Accept-Encoding"] = []string{"gzip"}
 	}
+	split := len(c.reqs) > 0 && c.reqs[0].Seed&1 == 1
+	return webDo(ctx, hc, "http://"+addr+"/strait.test.v1.Echo/"+c.k.method(), ctype, h, frames, text, split, pick(c.json, "json", "proto"))
+}
+
+// webDo posts frames as a gRPC-Web body (base64 for text: one run, or
+// one padded run per frame when split) and reads the answer in codec
+// ("" accepts any).
+func webDo(ctx context.Context, hc *http.Client, url, ctype string, h http.Header, frames [][]byte, text, split bool, codec string) *outcome {
+	body := bytes.Join(frames, nil)
+	if text && split {
+		body = nil
+		for _, f := range frames {
+			body = base64.StdEncoding.AppendEncode(body, f)
+		}
+	} else if text {
+		body = base64.StdEncoding.AppendEncode(nil, body)
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
+	if err != nil {
+		return &outcome{err: err}
+	}
+	req.Header = h
+	h["Content-Type"] = []string{ctype}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return &outcome{err: err}
 	}
 	defer resp.Body.Close()
-	return readWebResponse(resp, true, c.json)
+	return readWebResponse(resp, text, codec)
 }
 
 // webFrame is one gRPC-Web message frame: flag, length, message.
@@ -100,7 +118,7 @@ func webFrame(m proto.Message, json, gz bool) ([]byte, error) {
 // readWebResponse reads a gRPC-Web answer (text or binary) as PROTOCOL-WEB
 // says: HTTP 200, message frames, then one trailer frame; or a
 // trailers-only answer with the status in the headers.
-func readWebResponse(resp *http.Response, text, json bool) *outcome {
+func readWebResponse(resp *http.Response, text bool, codec string) *outcome {
 	o := &outcome{status: resp.StatusCode, hdr: lowerHeader(resp.Header)}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
@@ -116,37 +134,49 @@ func readWebResponse(resp *http.Response, text, json bool) *outcome {
 		o.err = fmt.Errorf("HTTP status %d (content-type %q, body %s)", resp.StatusCode, ct, short(string(data)))
 		return o
 	}
-	if ct != want+"+json" && json || !json && ct != want && ct != want+"+proto" {
-		o.err = fmt.Errorf("response content-type %q for a %s request", ct, map[bool]string{true: want + "+json", false: want + "[+proto]"}[json])
+	json := codec == "json"
+	switch {
+	case codec == "" && strings.HasPrefix(ct, want):
+	case json && ct == want+"+json":
+	case codec == "proto" && (ct == want || ct == want+"+proto"):
+	default:
+		o.err = fmt.Errorf("response content-type %q for a %s+%s request", ct, want, codec)
 		return o
 	}
+	readWebBody(o, resp.Header, data, text, json)
+	return o
+}
+
+// readWebBody reads message frames and the trailer frame into o.
+func readWebBody(o *outcome, h http.Header, data []byte, text, json bool) {
+	var err error
 	if text {
 		if data, err = decodeBase64Runs(data); err != nil {
 			o.err = fmt.Errorf("response body: %v", err)
-			return o
+			return
 		}
 	}
-	gz := resp.Header.Get("Grpc-Encoding") == "gzip"
+	gz := h.Get("Grpc-Encoding") == "gzip"
 	for len(data) > 0 {
 		if len(data) < 5 {
 			o.err = fmt.Errorf("truncated frame header (%d bytes)", len(data))
-			return o
+			return
 		}
 		flag, n := data[0], int(binary.BigEndian.Uint32(data[1:5]))
 		if len(data)-5 < n {
 			o.err = fmt.Errorf("truncated frame: %d of %d bytes", len(data)-5, n)
-			return o
+			return
 		}
 		p := data[5 : 5+n]
 		data = data[5+n:]
 		if flag&1 != 0 {
 			if !gz {
 				o.err = fmt.Errorf("compressed frame without grpc-encoding")
-				return o
+				return
 			}
 			if p, err = gunzip(p); err != nil {
 				o.err = err
-				return o
+				return
 			}
 		}
 		if flag&0x80 != 0 {
@@ -156,7 +186,7 @@ func readWebResponse(resp *http.Response, text, json bool) *outcome {
 			if err := o.webTrailers(p); err != nil && o.err == nil {
 				o.err = err
 			}
-			return o
+			return
 		}
 		m := new(pb.EchoResponse)
 		if json {
@@ -166,7 +196,7 @@ func readWebResponse(resp *http.Response, text, json bool) *outcome {
 		}
 		if err != nil {
 			o.err = fmt.Errorf("message %d: %v", len(o.msgs), err)
-			return o
+			return
 		}
 		o.msgs = append(o.msgs, m)
 	}
@@ -175,10 +205,9 @@ func readWebResponse(resp *http.Response, text, json bool) *outcome {
 		if err := o.takeStatus(); err != nil {
 			o.err = err
 		}
-		return o
+		return
 	}
 	o.err = fmt.Errorf("no trailer frame")
-	return o
 }
 
 // webTrailers parses the trailer frame: HTTP/1 header lines.

@@ -6,9 +6,10 @@
 // What it answers:
 //   - Every request metadata key comes back as response header metadata
 //     under the same name, and as trailer metadata under "t-"+name, values
-//     in the order received (see EchoedKey). Pseudo-headers and the names
+//     in the order received (see EchoedKey). Pseudo-headers, the names
 //     grpc-go reserves for itself (content-type, user-agent, te, grpc-*)
-//     are not echoed: grpc-go would drop them anyway.
+//     and those that describe the request's framing (content-length and
+//     the hop-by-hop names) are not echoed.
 //   - Headers are always sent before anything else, so no answer is a
 //     trailers-only response (a failure after headers has trailers of its own).
 //   - Messages: Unary echoes payload, text and id; ServerStream sends the
@@ -22,7 +23,8 @@
 //     application/grpc+json) are registered.
 //
 // Each call that carries an "x-req-id" header is recorded (metadata and
-// messages as received) for Server.Take.
+// messages as received) for Server.Take, and its headers as they arrived
+// for Server.Headers.
 package echo
 
 import (
@@ -64,7 +66,7 @@ func Start(t testing.TB) *Server {
 	}
 	s := &Server{Addr: ln.Addr().String()}
 	s.rec.init()
-	s.GRPC = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	s.GRPC = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20), grpc.InTapHandle(s.rec.tap))
 	pb.RegisterEchoServer(s.GRPC, s)
 	go func() { _ = s.GRPC.Serve(ln) }()
 	t.Cleanup(s.GRPC.Stop)
@@ -76,7 +78,10 @@ func EchoedKey(k string) bool {
 	switch {
 	case k == "" || k[0] == ':' || strings.HasPrefix(k, "grpc-"):
 		return false
-	case k == "content-type" || k == "user-agent" || k == "te":
+	}
+	switch k {
+	case "content-type", "user-agent", "te", "content-length", "connection", "keep-alive",
+		"proxy-connection", "transfer-encoding", "upgrade", "host":
 		return false
 	}
 	return true

@@ -1,10 +1,12 @@
 package echo
 
 import (
+	"context"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/straitgw/strait/internal/echopb"
@@ -22,11 +24,35 @@ type recorder struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	records map[string]*Record
+	headers map[string]metadata.MD // as a call arrived, before any decoding
 }
 
 func (r *recorder) init() {
 	r.records = map[string]*Record{}
+	r.headers = map[string]metadata.MD{}
 	r.cond = sync.NewCond(&r.mu)
+}
+
+// tap keeps the headers of every call with an x-req-id as it arrives,
+// also of calls grpc-go fails before the handler runs (a message it
+// cannot decode or decompress).
+func (r *recorder) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if ids := info.Header.Get(RequestIDKey); len(ids) > 0 {
+		r.mu.Lock()
+		r.headers[ids[0]] = info.Header.Copy()
+		r.mu.Unlock()
+	}
+	return ctx, nil
+}
+
+// Headers returns and forgets the request headers of the call with
+// x-req-id id, nil if none arrived. Take forgets them too.
+func (s *Server) Headers(id string) metadata.MD {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	md := s.rec.headers[id]
+	delete(s.rec.headers, id)
+	return md
 }
 
 func (r *recorder) put(md metadata.MD, method string, msgs ...*pb.EchoRequest) {
@@ -58,6 +84,7 @@ func (s *Server) Take(id string, wait time.Duration) *Record {
 	for {
 		if rec, ok := r.records[id]; ok {
 			delete(r.records, id)
+			delete(r.headers, id)
 			return rec
 		}
 		if !time.Now().Before(deadline) {
