@@ -26,6 +26,7 @@ var upstreamExtra = map[string]string{
 	"content-length":       "connect-go sends it with unary requests; legal in HTTP/2",
 	"x-user-agent":         "connect-go's gRPC-Web user agent",
 	"x-grpc-web":           "gRPC-Web clients mark themselves with it",
+	"accept":               "gRPC-Web clients send the response type they read",
 	"x-forwarded-for":      "gateway: client address",
 	"x-forwarded-proto":    "gateway: client scheme",
 	"x-forwarded-host":     "gateway: client host",
