@@ -5,16 +5,31 @@ H2SPEC  := $(BIN)/h2spec
 FUZZTIME ?= 10s
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build test vet unit allocs h2spec soak demo bench profile fuzz tools protos clean
+.PHONY: build test vet cross tidy unit allocs h2spec soak demo bench profile fuzz tools protos clean
 
 build:
 	$(GO) build -o $(BIN)/strait ./cmd/strait
 
-# test: vet, the race-enabled unit and end-to-end tests, then the external suites.
-test: tools vet unit allocs h2spec
+# test: go.mod tidy, vet (here and cross-built), the race-enabled unit and
+# end-to-end tests, then the external suites.
+test: tidy tools vet cross unit allocs h2spec
 
 vet:
 	$(GO) vet ./...
+
+# cross builds and vets every package for the other platforms strait supports.
+CROSS := darwin/amd64 darwin/arm64 linux/arm64
+cross:
+	@set -e; for p in $(CROSS); do \
+		echo "GOOS=$${p%/*} GOARCH=$${p#*/} go build + vet ./..."; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build ./...; \
+		GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...; \
+	done
+
+# tidy fails if go mod tidy would change go.mod or go.sum (both modules).
+tidy:
+	$(GO) mod tidy -diff
+	cd perf && $(GO) mod tidy -diff
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...

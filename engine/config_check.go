@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,8 @@ import (
 
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/straitgw/strait/descriptors"
 )
 
 // ErrConfig is matched (errors.Is) by every *ConfigError.
@@ -206,6 +209,38 @@ func (k *checker) bounds() {
 			k.add("limits."+n.key, strconv.Itoa(n.v), "must not be negative, got %d", n.v)
 		}
 	}
+}
+
+// Check is what serve verifies before it binds: Validate, then
+// LoadDescriptors, then CheckServices. Hand the files to NewWithDescriptors
+// so that nothing is read or reflected twice.
+func (c *Config) Check() (*protoregistry.Files, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	files, err := c.LoadDescriptors()
+	if err != nil {
+		return nil, err
+	}
+	return files, c.CheckServices(files)
+}
+
+// LoadDescriptors loads every descriptor c names once: the files, the
+// in-memory sets and the server reflection of each upstream with
+// Reflection set (one session per upstream). Errors name the file or
+// upstream at fault.
+func (c *Config) LoadDescriptors() (*protoregistry.Files, error) {
+	src := descriptors.Source{
+		Files:   c.Descriptors,
+		Sets:    c.DescriptorSets,
+		Timeout: 5*c.Timeouts.Connect + 5*time.Second, // dial, then a few round trips
+	}
+	for _, u := range c.Upstreams {
+		if u.Reflection {
+			src.Reflect = append(src.Reflect, descriptors.Upstream{Name: u.Name, Endpoints: u.Endpoints})
+		}
+	}
+	return descriptors.Load(context.Background(), src)
 }
 
 // CheckServices reports services entries that name no service in files.

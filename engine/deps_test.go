@@ -2,6 +2,7 @@ package engine
 
 import (
 	"go/build"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ func TestImportRules(t *testing.T) {
 		"h2":            {"engine", "upstream", "transcode", "perf"},
 		"transcode":     {"engine", "upstream", "h2", "perf"},
 		"upstream":      {"engine", "transcode", "perf"},
+		"descriptors":   {"engine", "upstream", "h2", "perf"},
 		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
 		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
 		"engine":        {"perf", "cmd", "hertzgw"},
@@ -30,6 +32,20 @@ func TestImportRules(t *testing.T) {
 					t.Errorf("%s imports %s; the layering forbids it", pkg, imp)
 				}
 			}
+		}
+	}
+}
+
+// TestCodecDeps keeps grpc-go and net/http out of the codec, directly or
+// not: only descriptors (startup) may pull them in.
+func TestCodecDeps(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../transcode/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "net/http" || dep == "google.golang.org/grpc" || strings.HasPrefix(dep, "google.golang.org/grpc/") {
+			t.Errorf("transcode depends on %s; keep it in descriptors", dep)
 		}
 	}
 }

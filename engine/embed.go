@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/rpc"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
 )
@@ -41,73 +42,54 @@ type Response struct {
 // servers such as Hertz already run a handler per connection goroutine.
 func (e *Engine) Do(ctx context.Context, req *Request) (*Response, error) {
 	s := e.snap.Load()
-	var m transcode.Match
-	msg, rej := s.prepareREST(&m, &restRequest{method: string(req.Method), path: req.Path,
-		query: req.RawQuery, body: req.Body, ctype: req.ContentType}, nil)
-	if rej != nil {
-		if rej.status == 404 || rej.status == 405 {
-			return nil, ErrNoRoute
-		}
-		return rejectResponse(s, rej), nil
+	r := request{kind: kindREST, method: string(req.Method), path: req.Path, query: req.RawQuery,
+		authority: string(req.Host), ctype: req.ContentType, body: req.Body, end: true}
+	for _, h := range req.Headers {
+		r.meta = append(r.meta, h2.Field{Name: strings.ToLower(h.Name), Value: h.Value})
 	}
-	out := &gather{done: make(chan struct{})}
-	c := newCall(e, s, callREST, m.Route, out)
-	fs, d := embedFields(s, req, m.Route.GRPCPath)
-	if dl, ok := ctx.Deadline(); ok && (d == 0 || time.Until(dl) < d) {
-		d = max(time.Until(dl), time.Millisecond)
+	if dl, ok := ctx.Deadline(); ok {
+		r.timeout = max(time.Until(dl), time.Millisecond)
 	}
-	if err := c.start(nil, fs, msg, d); err != nil {
-		return rejectResponse(s, &reject{status: 503, code: 14, msg: err.Error()}), nil
-	}
+	g := &gather{done: make(chan struct{})}
+	x := e.start(s, nil, &r, g, nil, nil)
 	select {
-	case <-out.done:
-		return &out.resp, nil
+	case <-g.done:
 	case <-ctx.Done():
-		c.cancel()
+		if x != nil {
+			x.cancel()
+		}
 		return nil, ctx.Err()
 	}
-}
-
-// embedFields builds the upstream HEADERS and the deadline for req.
-func embedFields(s *snapshot, req *Request, path string) ([]h2.Field, time.Duration) {
-	fs := requestFields(make([]h2.Field, 0, 8+len(req.Headers)), path, string(req.Host))
-	var timeout string
-	for _, h := range req.Headers {
-		name := strings.ToLower(h.Name)
-		if name == "grpc-timeout" {
-			timeout = h.Value
-		}
-		fs = appendMetadata(fs, name, h.Value)
+	if x == nil && (g.resp.Status == 404 || g.resp.Status == 405) {
+		return nil, ErrNoRoute
 	}
-	d := s.deadline(timeout)
-	return appendTimeout(fs, d), d
+	return &g.resp, nil
 }
 
-func rejectResponse(s *snapshot, r *reject) *Response {
-	resp := &Response{Status: r.status, ContentType: ctypeJSON, Body: appendErrorJSON(nil, r.code, r.msg, s)}
-	if r.allow != "" {
-		resp.Headers = []Header{{Name: "Allow", Value: r.allow}}
-	}
-	return resp
-}
-
-// gather is the sink of Do: it keeps the response until it ends.
+// gather is the downstream of Do: it keeps the response until it ends.
 type gather struct {
 	mu   sync.Mutex
 	resp Response
 	done chan struct{}
 }
 
-func (g *gather) head(status int, ctype string, hdrs []h2.Field, _ int) {
+func (g *gather) head(status int, ctype string, fields []h2.Field, _ int, end bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.resp.Status, g.resp.ContentType = status, ctype
-	for _, f := range hdrs {
+	g.add(fields)
+	if end {
+		close(g.done)
+	}
+}
+
+func (g *gather) add(fields []h2.Field) {
+	for _, f := range fields {
 		g.resp.Headers = append(g.resp.Headers, Header{Name: f.Name, Value: f.Value})
 	}
 }
 
-func (g *gather) body(p []byte, end bool) {
+func (g *gather) data(p []byte, end bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.resp.Body = append(g.resp.Body, p...)
@@ -116,6 +98,20 @@ func (g *gather) body(p []byte, end bool) {
 	}
 }
 
-func (g *gather) backlog() int { return 0 }
+func (g *gather) trailers(fields []h2.Field) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.add(fields)
+	close(g.done)
+}
 
+func (g *gather) abort(h2.ErrCode) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	st := rpc.New(rpc.CodeUnavailable, "upstream response cut short")
+	g.resp = Response{Status: 502, ContentType: ctypeJSON, Body: transcode.AppendStatusJSON(nil, st, nil)}
+	close(g.done)
+}
+
+func (g *gather) backlog() int         { return 0 }
 func (g *gather) cork(*upstream.Batch) {}

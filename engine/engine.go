@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
 )
@@ -25,6 +27,7 @@ type Engine struct {
 	loop    netpoll.EventLoop
 	admin   *adminServer
 	metrics metrics
+	log     *slog.Logger
 	done    chan struct{}
 }
 
@@ -43,40 +46,28 @@ type snapshot struct {
 // New validates cfg, loads descriptors and compiles routes. It binds nothing.
 func New(cfg Config) (*Engine, error) {
 	cfg.Defaults()
-	s, err := buildSnapshot(cfg)
+	files, err := cfg.LoadDescriptors()
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{done: make(chan struct{})}
+	return NewWithDescriptors(cfg, files)
+}
+
+// NewWithDescriptors is New with the descriptors already loaded (by
+// cfg.Check or cfg.LoadDescriptors): it reads no descriptor file and runs
+// no server reflection, so a start loads each source once.
+func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
+	cfg.Defaults()
+	e := &Engine{done: make(chan struct{}), log: slog.Default()}
+	s, err := e.compile(cfg, files)
+	if err != nil {
+		return nil, err
+	}
 	e.snap.Store(s)
 	return e, nil
 }
 
-func buildSnapshot(cfg Config) (*snapshot, error) {
-	sets := append([][]byte(nil), cfg.DescriptorSets...)
-	for _, f := range cfg.Descriptors {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("descriptors: %w", err)
-		}
-		sets = append(sets, b)
-	}
-	refl, err := ReflectDescriptors(cfg)
-	if err != nil {
-		return nil, err
-	}
-	sets = append(sets, refl...)
-	if len(sets) == 0 {
-		return nil, errors.New("descriptors: none given")
-	}
-	files, err := transcode.LoadDescriptorSets(sets...)
-	if err != nil {
-		return nil, fmt.Errorf("descriptors: %w", err)
-	}
-	return compile(cfg, files)
-}
-
-func compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
+func (e *Engine) compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
 	tc := cfg.Transcode
 	schema, err := transcode.NewSchema(files, transcode.Options{
 		DiscardUnknown:  tc.IgnoreUnknownFields,
@@ -94,13 +85,13 @@ func compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
 	}
 	s := &snapshot{cfg: cfg, schema: schema, router: router,
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{}}
-	if err := s.buildPools(); err != nil {
+	if err := s.buildPools(e.h2Panic); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *snapshot) buildPools() error {
+func (s *snapshot) buildPools(onPanic func(*h2.PanicError)) error {
 	cfg := s.cfg
 	for _, u := range cfg.Upstreams {
 		if len(u.Endpoints) == 0 {
@@ -110,6 +101,7 @@ func (s *snapshot) buildPools() error {
 			ConnsPerEndpoint: u.ConnsPerEndpoint,
 			DialTimeout:      cfg.Timeouts.Connect,
 			H2:               upstreamH2Config(),
+			OnPanic:          onPanic,
 		})
 		p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
 		s.pools = append(s.pools, p)

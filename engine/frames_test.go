@@ -75,20 +75,34 @@ func FuzzGRPCTimeout(f *testing.F) {
 }
 
 // FuzzWebText: grpc-web-text bodies decode the same whether the client
-// sent one base64 run or one padded run per frame.
+// sent one base64 run or one padded run per frame, and whatever pieces the
+// body arrives in.
 func FuzzWebText(f *testing.F) {
-	f.Add([]byte("hello"), []byte("world!"))
-	f.Add([]byte{}, []byte{0, 0, 0, 0, 1})
-	f.Fuzz(func(t *testing.T, a, b []byte) {
+	f.Add([]byte("hello"), []byte("world!"), uint8(3))
+	f.Add([]byte{}, []byte{0, 0, 0, 0, 1}, uint8(1))
+	f.Fuzz(func(t *testing.T, a, b []byte, chunk uint8) {
 		joined := base64.StdEncoding.AppendEncode(nil, append(append([]byte(nil), a...), b...))
 		split := base64.StdEncoding.AppendEncode(base64.StdEncoding.AppendEncode(nil, a), b)
 		want := append(append([]byte{}, a...), b...)
 		for _, in := range [][]byte{joined, split} {
-			got, err := decodeWebText(in)
+			got, err := decodePieces(in, int(chunk)+1)
 			if err != nil || !bytes.Equal(got, want) {
-				t.Fatalf("decode %q: got %q, %v; want %q", in, got, err, want)
+				t.Fatalf("decode %q in pieces of %d: got %q, %v; want %q", in, chunk+1, got, err, want)
 			}
 		}
-		_, _ = decodeWebText(a) // arbitrary input: an error, never a panic
+		_, _ = decodePieces(a, int(chunk)+1) // arbitrary input: an error, never a panic
 	})
+}
+
+func decodePieces(in []byte, n int) ([]byte, error) {
+	var d textDecoder
+	var out []byte
+	for {
+		k := min(n, len(in))
+		var err error
+		if out, err = d.decode(out, in[:k], k == len(in)); err != nil || k == len(in) {
+			return out, err
+		}
+		in = in[k:]
+	}
 }

@@ -264,7 +264,8 @@ func TestGRPCWebText(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	raw, err := decodeWebText(b)
+	var d textDecoder
+	raw, err := d.decode(nil, b, true)
 	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/grpc-web-text") {
 		t.Fatalf("got %d %q (%v)", resp.StatusCode, b, err)
 	}

@@ -3,106 +3,164 @@ package engine
 import (
 	"bytes"
 	"encoding/base64"
-	"strconv"
+	"encoding/binary"
+	"errors"
 	"strings"
 
-	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/rpc"
 )
 
-// webMode is the gRPC-Web wire flavour a client asked for.
-type webMode uint8
+// gRPC-Web (PROTOCOL-WEB.md in grpc/grpc) is gRPC with its trailers moved
+// into the body: a last frame flagged 0x80 holding them as HTTP/1 header
+// lines. The text variant base64-encodes the body both ways. Messages
+// pass through as they are, compressed or not, in whatever codec the
+// content type names.
 
-const (
-	webBinary webMode = iota // application/grpc-web[+proto]
-	webText                  // application/grpc-web-text: base64 both ways
-)
-
-// grpcWebMode classifies a content type; ok is false for non-gRPC-Web.
-func grpcWebMode(ctype string) (webMode, bool) {
-	if !strings.HasPrefix(ctype, "application/grpc-web") {
-		return 0, false
-	}
-	if strings.HasPrefix(ctype, "application/grpc-web-text") {
-		return webText, true
-	}
-	return webBinary, true
+// webType is a gRPC-Web content type, parsed.
+type webType struct {
+	text  bool   // application/grpc-web-text
+	codec string // after '+': "proto", "json"...; "" when absent
 }
 
-func (m webMode) contentType() string {
-	if m == webText {
-		return "application/grpc-web-text+proto"
+var errWebType = errors.New("not a gRPC-Web content type")
+
+// parseWebType reads application/grpc-web[-text][+codec][;params].
+func parseWebType(ctype string) (webType, error) {
+	mt, _, _ := strings.Cut(ctype, ";")
+	mt = strings.TrimSpace(mt)
+	rest, ok := strings.CutPrefix(mt, "application/grpc-web")
+	if !ok {
+		return webType{}, errWebType
 	}
-	return "application/grpc-web+proto"
+	var t webType
+	if r, ok := strings.CutPrefix(rest, "-text"); ok {
+		t.text, rest = true, r
+	}
+	if rest == "" {
+		return t, nil
+	}
+	codec, ok := strings.CutPrefix(rest, "+")
+	if !ok || !isToken(codec) {
+		return webType{}, errWebType
+	}
+	t.codec = codec
+	return t, nil
 }
 
-// webMessage relays one message frame as it is (base64 for text mode).
-func (c *call) webMessage(m grpcMsg) {
-	if !c.started {
-		c.started = true
-		c.out.head(200, c.web.contentType(), c.hdrs, -1)
+// isToken reports a non-empty RFC 9110 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
 	}
-	c.scratch = append(c.scratch[:0], 0, 0, 0, 0, 0)
-	putPrefix(c.scratch, len(m.data))
-	c.scratch = append(c.scratch, m.data...)
-	c.out.body(c.webEncode(c.scratch), false)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
-// webFinish sends the trailers as the final, 0x80-flagged frame.
-func (c *call) webFinish() {
-	t := &c.trail
-	if !c.started {
-		c.started = true
-		c.out.head(200, c.web.contentType(), c.hdrs, -1)
+// upstreamType is the gRPC content type a gRPC-Web request becomes.
+func (t webType) upstreamType() string {
+	switch t.codec {
+	case "":
+		return "application/grpc"
+	case "proto":
+		return "application/grpc+proto"
 	}
-	b := append(c.scratch[:0], 0x80, 0, 0, 0, 0)
-	b = append(b, "grpc-status: "...)
-	b = strconv.AppendUint(b, uint64(t.code), 10)
-	b = append(b, "\r\n"...)
-	if t.message != "" {
-		b = append(b, "grpc-message: "...)
-		b = append(b, transcode.EncodeGRPCMessage(t.message)...)
-		b = append(b, "\r\n"...)
-	}
-	for _, f := range t.meta {
-		b = append(b, f.Name...)
-		b = append(b, ": "...)
-		b = append(b, f.Value...)
-		b = append(b, "\r\n"...)
-	}
-	putPrefix(b, len(b)-5)
-	b[0] = 0x80
-	c.scratch = b
-	c.out.body(c.webEncode(b), true)
+	return "application/grpc+" + t.codec
 }
 
-// webEncode base64-encodes a frame in text mode; each frame is padded on
-// its own, which the gRPC-Web spec allows.
-func (c *call) webEncode(frame []byte) []byte {
-	if c.web != webText {
-		return frame
-	}
-	n := base64.StdEncoding.EncodedLen(len(frame))
-	out := make([]byte, n)
-	base64.StdEncoding.Encode(out, frame)
-	return out
+// responseType is the content type of the response: the client's own
+// media type, as clients check that the codec they asked for came back.
+func responseType(ctype string) string {
+	mt, _, _ := strings.Cut(ctype, ";")
+	return strings.TrimSpace(mt)
 }
 
-// decodeWebText turns a grpc-web-text request body into binary frames.
-// A client may send several base64 chunks, each padded on its own, one
-// after another: each padded run is decoded separately.
-func decodeWebText(body []byte) ([]byte, error) {
-	out := make([]byte, 0, base64.StdEncoding.DecodedLen(len(body)))
-	for len(body) > 0 {
-		n := len(body)
-		if i := bytes.IndexByte(body, '='); i >= 0 {
-			for n = i; n < len(body) && body[n] == '='; n++ {
-			}
+// appendTrailerFrame appends the 0x80 frame carrying fields as
+// "name: value\r\n" lines; pseudo-headers are not trailers.
+func appendTrailerFrame(dst []byte, fields []h2.Field) []byte {
+	start := len(dst)
+	dst = append(dst, 0x80, 0, 0, 0, 0)
+	for _, f := range fields {
+		if f.Name == "" || f.Name[0] == ':' || relaySkip[f.Name] {
+			continue
+		}
+		v := f.Value
+		if f.Name == "grpc-message" {
+			v = rpc.Reencode(v) // the frame's lines are trimmed like HTTP/1.1's
+		}
+		dst = append(dst, f.Name...)
+		dst = append(dst, ": "...)
+		dst = append(dst, v...)
+		dst = append(dst, "\r\n"...)
+	}
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-5))
+	return dst
+}
+
+// textDecoder decodes a grpc-web-text body that arrives in pieces. Clients
+// may send several base64 runs, each padded on its own: every 4-character
+// group is decoded by itself, and a partial group waits for the next piece.
+type textDecoder struct {
+	part [4]byte
+	n    int
+}
+
+var errWebText = errors.New("grpc-web-text body is not base64")
+
+// decode appends the bytes of src's complete groups to dst; with end, a
+// partial group left over is an error.
+func (d *textDecoder) decode(dst, src []byte, end bool) ([]byte, error) {
+	var err error
+	if d.n > 0 {
+		k := copy(d.part[d.n:], src)
+		d.n += k
+		src = src[k:]
+		if d.n < 4 {
+			return dst, d.check(end)
+		}
+		if dst, err = appendGroups(dst, d.part[:]); err != nil {
+			return dst, err
+		}
+		d.n = 0
+	}
+	full := len(src) - len(src)%4
+	if dst, err = appendGroups(dst, src[:full]); err != nil {
+		return dst, err
+	}
+	d.n = copy(d.part[:], src[full:])
+	return dst, d.check(end)
+}
+
+func (d *textDecoder) check(end bool) error {
+	if end && d.n > 0 {
+		return errWebText
+	}
+	return nil
+}
+
+// appendGroups decodes whole 4-character groups, where padding may end a
+// group that other groups follow.
+func appendGroups(dst, src []byte) ([]byte, error) {
+	for len(src) > 0 {
+		n := len(src)
+		if i := bytes.IndexByte(src, '='); i >= 0 {
+			n = (i/4 + 1) * 4
 		}
 		var err error
-		if out, err = base64.StdEncoding.AppendDecode(out, body[:n]); err != nil {
-			return nil, err
+		if dst, err = base64.StdEncoding.AppendDecode(dst, src[:n]); err != nil {
+			return dst, errWebText
 		}
-		body = body[n:]
+		src = src[n:]
 	}
-	return out, nil
+	return dst, nil
 }
+
+// appendText base64-encodes one piece of a grpc-web-text response, padded:
+// each piece decodes on its own, so a message is never held back waiting
+// for bytes of the next.
+func appendText(dst, p []byte) []byte { return base64.StdEncoding.AppendEncode(dst, p) }

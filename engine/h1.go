@@ -1,10 +1,7 @@
 package engine
 
 import (
-	"errors"
 	"sync"
-
-	"github.com/cloudwego/netpoll"
 
 	"github.com/straitgw/strait/engine/http1"
 	"github.com/straitgw/strait/h2"
@@ -12,35 +9,50 @@ import (
 	"github.com/straitgw/strait/upstream"
 )
 
+// h1State is where an HTTP/1.1 connection is in its request cycle.
+type h1State uint8
+
+const (
+	h1Idle    h1State = iota // between requests; the idle timeout runs
+	h1Reading                // reading a request's head and body; the header timeout runs
+	h1Busy                   // a request is dispatched and its response in flight
+	h1Closing                // no further request is read
+)
+
 // h1Conn serves one HTTP/1.1 connection. Requests are parsed on the netpoll
-// worker; the response is written by whichever goroutine finishes the call
-// (an upstream worker or a timer). A pipelined request waits for the one
-// before it: the worker blocks on done, so pipelining costs one goroutine
-// per connection, never one per request.
+// worker; the response is written by whichever goroutine advances the
+// exchange (an upstream worker or a timer). A pipelined request waits for
+// the response before it: the worker blocks on done, so pipelining costs
+// one goroutine per connection, never one per request.
 type h1Conn struct {
 	c   *conn
 	req http1.Request
 
 	w   *h1Writer
-	out []byte // response head and chunk scratch; sinks run one at a time
+	out []byte // response head and chunk scratch; one response at a time
 
-	mu         sync.Mutex
-	cur        *call
-	busy       bool
-	reading    bool // serve is parsing or dispatching
-	inRequest  bool // serve is reading a request's head or body
-	proto11    bool // the request in flight is HTTP/1.1
-	waiting    bool // the worker is blocked in waitIdle
-	keepAlive  bool
-	closing    bool // no further request is read
+	mu    sync.Mutex
+	state h1State
+	resp  h1Response
+	cur   exchange      // the exchange in flight, for cancel and drained
+	done  chan struct{} // a response ended (buffered: wakeups may be spurious)
+
+	// Scratch reused across requests; views into it die with each request.
+	match  transcode.Match
+	msg    []byte
+	fields []h2.Field
+	meta   []h2.Field
+	lower  []byte
+}
+
+// h1Response is what the response in flight needs to know of its request.
+type h1Response struct {
+	keepAlive  bool // the connection stays open after it
+	proto11    bool // the request was HTTP/1.1 (else 1.0: no chunked)
+	started    bool // its head is written
 	chunked    bool
-	endPending bool          // the response ended while a background flush runs
-	done       chan struct{} // signalled when a busy response ends
-
-	match  transcode.Match // reused: matching allocates nothing
-	msg    []byte          // upstream request message, reused
-	fields []h2.Field      // upstream request headers, reused
-	lower  []byte          // lower-cased header names, reused
+	endPending bool // it ended while a background flush runs
+	dead       bool // a panic ended the connection: write nothing more
 }
 
 func newH1Conn(c *conn) *h1Conn {
@@ -49,150 +61,122 @@ func newH1Conn(c *conn) *h1Conn {
 	return h
 }
 
-// serve parses and dispatches every complete request buffered.
-func (h *h1Conn) serve() error {
-	r := h.c.nc.Reader()
-	lim := h.c.e.snap.Load().cfg.Limits
-	h.setReading(true)
-	defer h.setReading(false)
-	for r.Len() > 0 {
-		if h.waitIdle() {
-			// No request will be read any more: drop what the client sent,
-			// or netpoll would call serve again for it forever.
-			_ = r.Skip(r.Len())
-			_ = r.Release()
-			return h.c.nc.Close()
-		}
-		h.req.Reset()
-		h.setInRequest(true)
-		err := h.read(r, http1.Limits{MaxHeaderBytes: lim.MaxHeaderBytes, MaxBodyBytes: lim.MaxBodyBytes})
-		h.setInRequest(false)
-		if err != nil {
-			h.readFailed(err)
-			return nil
-		}
-		h.c.e.metrics.requests.Add(1)
-		h.dispatch()
-		_ = r.Release()
+// setState moves the connection to s, unless it is closing.
+func (h *h1Conn) setState(s h1State) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != h1Closing {
+		h.state = s
 	}
-	return nil
 }
 
-// waitIdle blocks while a response is in flight; it reports true when the
+// waitIdle blocks while a response is in flight; it reports whether the
 // connection is closing.
 func (h *h1Conn) waitIdle() bool {
 	h.mu.Lock()
-	for h.busy {
-		h.waiting = true
+	for h.state == h1Busy {
 		h.mu.Unlock()
 		<-h.done
 		h.mu.Lock()
 	}
-	closing := h.closing
+	closing := h.state == h1Closing
 	h.mu.Unlock()
 	return closing || !h.c.nc.IsActive()
 }
 
-// read reads one request, answering Expect: 100-continue between head and
-// body when the body is not already on its way.
-func (h *h1Conn) read(r netpoll.Reader, lim http1.Limits) error {
-	if err := http1.ReadHead(r, &h.req, lim); err != nil {
-		return err
-	}
-	if h.req.ExpectContinue && r.Len() == 0 {
-		h.w.write(http1.AppendContinue(h.out[:0]), true)
-	}
-	return http1.ReadBody(r, &h.req, lim)
-}
-
-// setInRequest brackets the reading of one request: the header timeout
-// bounds the whole of it, however slowly its bytes drip in.
-func (h *h1Conn) setInRequest(v bool) {
-	if v {
-		h.c.idle.Reset(h.c.e.snap.Load().cfg.Timeouts.Header)
-	}
-	h.mu.Lock()
-	h.inRequest = v
-	h.mu.Unlock()
-}
-
-func (h *h1Conn) setReading(v bool) {
-	h.mu.Lock()
-	h.reading = v
-	h.mu.Unlock()
-}
-
-// onIdle closes a kept-alive connection that has no request under way.
+// onIdle closes a connection that has no response in flight when its
+// timer fires: kept alive with no request, or too slow sending one.
 func (h *h1Conn) onIdle() {
 	h.mu.Lock()
-	idle := !h.busy && !h.reading || h.inRequest
+	idle := h.state != h1Busy
 	h.mu.Unlock()
 	if idle {
 		_ = h.c.nc.Close()
 	}
 }
 
-// wakeLocked releases a worker blocked in waitIdle.
-func (h *h1Conn) wakeLocked() {
-	if h.waiting {
-		h.waiting = false
-		h.done <- struct{}{}
-	}
-}
-
-func (h *h1Conn) readFailed(err error) {
-	var he *http1.Error
-	if errors.As(err, &he) {
-		h.keepAlive = false
-		h.localReply(he.Status, httpToGRPC(he.Status), he.Msg, nil)
-	}
-	_ = h.c.nc.Close()
-}
-
-// begin marks a response in flight.
+// begin marks a response in flight for the request just read.
 func (h *h1Conn) begin(keepAlive, proto11 bool) {
 	h.mu.Lock()
-	h.busy, h.keepAlive, h.chunked, h.proto11 = true, keepAlive, false, proto11
-	h.mu.Unlock()
-}
-
-// head writes the status line and headers (sink).
-func (h *h1Conn) head(status int, ctype string, hdrs []h2.Field, contentLength int) {
-	h.mu.Lock()
-	if contentLength < 0 && !h.proto11 {
-		// HTTP/1.0 cannot read chunked: the end of the stream is the close.
-		contentLength, h.keepAlive = http1.LengthClose, false
+	defer h.mu.Unlock()
+	if h.state != h1Closing {
+		h.state = h1Busy
 	}
-	ka := h.keepAlive
-	h.chunked = contentLength == http1.LengthChunked
-	h.mu.Unlock()
-	h.out = appendH1Head(h.out[:0], status, ctype, contentLength, ka, hdrs)
-	h.w.write(h.out, false)
+	h.resp = h1Response{keepAlive: keepAlive, proto11: proto11}
 }
 
-// body writes response bytes (sink); end finishes the response, at once or
-// when a background flush has sent it.
-func (h *h1Conn) body(p []byte, end bool) {
+// head writes the status line and headers (downstream).
+func (h *h1Conn) head(status int, ctype string, fields []h2.Field, length int, end bool) {
+	if end {
+		length = 0
+	}
 	h.mu.Lock()
-	chunked := h.chunked
+	if h.resp.dead {
+		h.mu.Unlock()
+		return
+	}
+	h.resp.started = true
+	if length < 0 && !h.resp.proto11 {
+		// HTTP/1.0 cannot read chunked: the end of the stream is the close.
+		length, h.resp.keepAlive = http1.LengthClose, false
+	}
+	ka := h.resp.keepAlive
+	h.resp.chunked = length == http1.LengthChunked
 	h.mu.Unlock()
+	h.out = appendH1Head(h.out[:0], status, ctype, length, ka, fields)
+	if !end {
+		h.w.write(h.out, false) // flushed with the body
+		return
+	}
+	h.emit(h.out, true)
+}
+
+// data writes response bytes; end finishes the response, at once or when a
+// background flush has sent it.
+func (h *h1Conn) data(p []byte, end bool) { h.send(p, nil, end) }
+
+// trailers ends a chunked response with a trailer section (RFC 9112
+// §7.1.2); other responses cannot carry them.
+func (h *h1Conn) trailers(fields []h2.Field) { h.send(nil, fields, true) }
+
+func (h *h1Conn) send(p []byte, trailers []h2.Field, end bool) {
+	h.mu.Lock()
+	chunked, dead := h.resp.chunked, h.resp.dead
+	h.mu.Unlock()
+	if dead {
+		return
+	}
 	b := p
 	if chunked {
 		h.out = http1.AppendChunk(h.out[:0], p)
 		if end {
-			h.out = http1.AppendLastChunk(h.out)
+			h.out = appendLastChunk(h.out, trailers)
 		}
 		b = h.out
 	}
+	h.emit(b, end)
+}
+
+// emit writes b and flushes; end finishes the response once it is sent.
+func (h *h1Conn) emit(b []byte, end bool) {
 	if h.w.write(b, true) && end {
 		h.mu.Lock()
-		h.endPending = true
+		h.resp.endPending = true
 		h.mu.Unlock()
 		return
 	}
 	if end {
-		h.finish()
+		h.ended()
 	}
+}
+
+// abort ends a response that cannot be finished: the client learns it
+// from the connection closing before the body's end.
+func (h *h1Conn) abort(h2.ErrCode) {
+	h.mu.Lock()
+	h.state, h.cur = h1Closing, nil
+	h.mu.Unlock()
+	_ = h.c.nc.Close()
 }
 
 func (h *h1Conn) backlog() int { return h.w.backlog() }
@@ -201,28 +185,34 @@ func (h *h1Conn) backlog() int { return h.w.backlog() }
 func (h *h1Conn) cork(*upstream.Batch) {}
 
 // flushed runs when a background flush has sent everything: the response
-// may end, and the call may return upstream credit.
+// may end, and the exchange may return upstream credit.
 func (h *h1Conn) flushed() {
 	h.mu.Lock()
-	end, c := h.endPending, h.cur
-	h.endPending = false
+	end, x := h.resp.endPending, h.cur
+	h.resp.endPending = false
 	h.mu.Unlock()
 	if end {
-		h.finish()
-	} else if c != nil {
-		c.drained()
+		h.ended()
+	} else if x != nil {
+		x.drained()
 	}
 }
 
-// finish ends the in-flight response and wakes a pipelined request.
-func (h *h1Conn) finish() {
+// ended finishes the response in flight and wakes a pipelined request.
+func (h *h1Conn) ended() {
 	h.mu.Lock()
 	h.cur = nil
-	h.busy = false
-	ka := h.keepAlive
-	h.closing = h.closing || !ka
-	h.wakeLocked()
+	ka := h.resp.keepAlive && h.state != h1Closing
+	if ka {
+		h.state = h1Idle
+	} else {
+		h.state = h1Closing
+	}
 	h.mu.Unlock()
+	select {
+	case h.done <- struct{}{}:
+	default:
+	}
 	if !ka {
 		_ = h.c.nc.Close()
 		return
@@ -230,28 +220,40 @@ func (h *h1Conn) finish() {
 	h.c.idle.Reset(h.c.e.snap.Load().cfg.Timeouts.Idle)
 }
 
-// closed runs when the client has gone: the call in flight is cancelled.
+// closed runs when the client has gone: the exchange in flight is
+// cancelled.
 func (h *h1Conn) closed() {
 	h.mu.Lock()
-	c := h.cur
-	h.cur = nil
-	h.keepAlive, h.closing = false, true
-	h.busy = false
-	h.wakeLocked()
+	x := h.cur
+	h.state, h.cur = h1Closing, nil
 	h.mu.Unlock()
-	if c != nil {
-		c.cancel()
+	select {
+	case h.done <- struct{}{}:
+	default:
+	}
+	if x != nil {
+		x.cancel()
 	}
 }
 
-// localReply answers without going upstream, with the JSON error body.
-func (h *h1Conn) localReply(status int, code uint32, msg string, hdrs []h2.Field) {
-	h.mu.Lock()
-	h.busy, h.chunked = true, false
-	h.mu.Unlock()
-	h.c.e.metrics.localReplies.Add(1)
-	s := h.c.e.snap.Load()
-	body := appendErrorJSON(nil, code, msg, s)
-	h.head(status, ctypeJSON, hdrs, len(body))
-	h.body(body, true)
+// appendH1Head writes an HTTP/1.1 response head with response metadata.
+func appendH1Head(dst []byte, status int, ctype string, length int, keepAlive bool, fields []h2.Field) []byte {
+	dst = http1.OpenHead(http1.AppendResponseHead(dst, status, ctype, length, keepAlive, nil))
+	dst = append(dst, "\r\nServer: strait"...)
+	for _, f := range fields {
+		dst = http1.AppendField(dst, f.Name, f.Value)
+	}
+	return http1.EndHead(dst)
+}
+
+// appendLastChunk ends a chunked body with trailer fields.
+func appendLastChunk(dst []byte, fields []h2.Field) []byte {
+	if len(fields) == 0 {
+		return http1.AppendLastChunk(dst)
+	}
+	hs := make([]http1.Header, 0, len(fields))
+	for _, f := range fields {
+		hs = append(hs, http1.Header{Name: sbytes(f.Name), Value: sbytes(f.Value)})
+	}
+	return http1.AppendLastChunk(dst, hs...)
 }

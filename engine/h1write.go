@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/cloudwego/netpoll"
-	"golang.org/x/sys/unix"
 )
 
 // h1Writer sends one HTTP/1.1 connection's responses. They are written by
@@ -68,22 +67,6 @@ func (w *h1Writer) write(b []byte, flush bool) bool {
 	w.mu.Unlock()
 	go w.loop()
 	return true
-}
-
-// fits reports whether n more bytes go into the socket's send buffer now,
-// so that netpoll's Flush will not wait for the client.
-func (w *h1Writer) fits(n int) bool {
-	if w.fd < 0 {
-		return true
-	}
-	q, err := unix.IoctlGetInt(w.fd, unix.SIOCOUTQ)
-	if err != nil {
-		return true
-	}
-	if q+n > w.sndbuf/2 { // the kernel reports twice the usable size
-		w.sndbuf, _ = unix.GetsockoptInt(w.fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
-	}
-	return q+n <= w.sndbuf/2
 }
 
 // loop flushes until nothing is pending; the netpoll writer is its alone

@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/rpc"
 	"github.com/straitgw/strait/upstream"
 )
 
@@ -20,9 +23,9 @@ type h2Conn struct {
 func newH2Conn(c *conn) *h2Conn {
 	h := &h2Conn{c: c}
 	nc := c.nc
-	s := c.e.snap.Load()
-	cfg := serverH2Config(s.cfg)
+	cfg := serverH2Config(c.e.snap.Load().cfg)
 	cfg.OnWait = h.batch.End
+	cfg.OnPanic = c.e.h2Panic
 	h.h2 = h2.NewServerConn(nc.Writer(), func() { _ = nc.Close() }, h, cfg)
 	if err := h.h2.Start(); err != nil {
 		_ = nc.Close()
@@ -31,7 +34,7 @@ func newH2Conn(c *conn) *h2Conn {
 }
 
 func (h *h2Conn) serve() error {
-	err := h.h2.Serve(h.c.nc.Reader())
+	err := h.h2.Serve(h.c.r)
 	h.batch.End()
 	if err != nil {
 		_ = h.c.nc.Close()
@@ -41,23 +44,117 @@ func (h *h2Conn) serve() error {
 
 func (h *h2Conn) closed() { h.h2.Closed(errClientGone) }
 
-// Accept picks a stream's handler by its content type.
+// Accept starts a stream: gRPC and gRPC-Web stream their bodies through a
+// relay at once; REST gathers the body first (it is transcoded whole).
 func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHandler {
-	h.c.e.metrics.requests.Add(1)
-	snap := h.c.e.snap.Load()
-	var ctype, path string
+	e := h.c.e
+	e.metrics.requests.Add(1)
+	snap := e.snap.Load()
+	req := &request{end: end}
 	for _, f := range fields {
 		switch f.Name {
-		case "content-type":
-			ctype = f.Value
+		case ":method":
+			req.method = f.Value
 		case ":path":
-			path = f.Value
+			path, query, _ := cutQuery(f.Value)
+			req.path, req.query = sbytes(path), sbytes(query)
+		case ":authority":
+			req.authority = f.Value
+		case "content-type":
+			req.ctype = sbytes(f.Value)
+		default:
+			if f.Name != "" && f.Name[0] != ':' {
+				req.meta = append(req.meta, f) // decoded by h2: owned strings
+			}
 		}
 	}
-	if isGRPC(ctype) {
-		return startRelay(h.c.e, snap, &h.batch, s, fields, path, end)
+	req.kind = classify(req.ctype)
+	down := &h2Response{s: s}
+	if req.kind != kindREST {
+		x := e.start(snap, &h.batch, req, down, s, &h.batch)
+		return x.(*relay)
 	}
-	return newH2Request(h.c.e, snap, &h.batch, s, fields, ctype, end)
+	r := &h2REST{e: e, snap: snap, req: req, down: down, batch: &h.batch}
+	if end {
+		r.dispatch()
+	}
+	return r
+}
+
+func cutQuery(target string) (path, query string, ok bool) {
+	for i := 0; i < len(target); i++ {
+		if target[i] == '?' {
+			return target[:i], target[i+1:], true
+		}
+	}
+	return target, "", false
+}
+
+// h2REST gathers a REST request's body on a downstream stream (bounded by
+// limits.max_body_bytes), then starts its call and passes the client's
+// resets and drains to it.
+type h2REST struct {
+	e     *Engine
+	snap  *snapshot
+	req   *request
+	down  *h2Response
+	batch *upstream.Batch // the client connection's: its worker only
+	body  []byte
+	call  atomic.Pointer[call] // read by OnClose and OnDrain, which may run on other goroutines
+}
+
+// OnHeaders: request trailers are ignored; they end the body.
+func (r *h2REST) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
+	if end {
+		r.dispatch()
+	}
+}
+
+func (r *h2REST) OnData(s *h2.Stream, p []byte, end bool) {
+	max := r.snap.cfg.Limits.MaxBodyBytes
+	if len(r.body)+len(p) > max {
+		s.Consume(len(p))
+		if r.req != nil {
+			r.req = nil
+			r.e.replyJSON(r.snap, r.down, 413, rpc.New(rpc.CodeInvalidArgument,
+				"request body larger than "+strconv.Itoa(max)+" bytes"), nil)
+			// RFC 9113 §8.1: a complete response before the request ends,
+			// then NO_ERROR, so the client keeps the response.
+			s.Reset(h2.ErrCodeNo)
+		}
+		return
+	}
+	r.body = append(r.body, p...)
+	s.Consume(len(p))
+	if end {
+		r.dispatch()
+	}
+}
+
+// dispatch runs once the whole request has arrived.
+func (r *h2REST) dispatch() {
+	req := r.req
+	if req == nil {
+		return
+	}
+	r.req = nil
+	req.body, req.end = r.body, true
+	if c, ok := r.e.start(r.snap, r.batch, req, r.down, nil, nil).(*call); ok {
+		r.call.Store(c)
+	}
+}
+
+func (r *h2REST) OnClose(s *h2.Stream, err error) {
+	if c := r.call.Load(); c != nil && err != nil {
+		c.cancel()
+	}
+}
+
+// OnDrain lets the call return window to its upstream.
+func (r *h2REST) OnDrain(s *h2.Stream, n int) {
+	if c := r.call.Load(); c != nil {
+		c.drained()
+	}
 }
 
 func serverH2Config(cfg Config) h2.Config {

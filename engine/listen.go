@@ -3,9 +3,12 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cloudwego/netpoll"
+
+	"github.com/straitgw/strait/internal/poison"
 )
 
 // preface is the HTTP/2 client connection preface (RFC 9113 §3.4).
@@ -18,6 +21,7 @@ type connKey struct{}
 type conn struct {
 	e  *Engine
 	nc netpoll.Connection
+	r  poison.Reader // nc's reader (see internal/poison)
 	h1 *h1Conn
 	h2 *h2Conn
 
@@ -52,7 +56,7 @@ func (e *Engine) startLoop() error {
 }
 
 func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
-	c := &conn{e: e, nc: nc}
+	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader())}
 	// A client must send its first bytes within the header timeout.
 	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)
 	_ = nc.AddCloseCallback(c.onClose)
@@ -67,13 +71,14 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	if c == nil {
 		return nc.Close()
 	}
+	defer c.recoverPanic()
 	switch {
 	case c.h2 != nil:
 		return c.h2.serve()
 	case c.h1 != nil:
 		return c.h1.serve()
 	}
-	r := nc.Reader()
+	r := c.r
 	if isH2(r) {
 		c.idle.Stop()
 		c.h2 = newH2Conn(c)
@@ -92,7 +97,7 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 // isHTTP1 reports whether the first line ends in an HTTP version (versions
 // other than 1.x then get the parser's 505). A line longer than max is left
 // to the parser to refuse (414).
-func isHTTP1(r netpoll.Reader, max int) bool {
+func isHTTP1(r poison.Reader, max int) bool {
 	for n := r.Len(); ; n = r.Len() + 1 {
 		if n > max {
 			return true
@@ -110,7 +115,7 @@ func isHTTP1(r netpoll.Reader, max int) bool {
 
 // isH2 sniffs the preface. A client that sent a prefix of it is waited for
 // (bounded by the read timeout); anything else is HTTP/1.1.
-func isH2(r netpoll.Reader) bool {
+func isH2(r poison.Reader) bool {
 	n := r.Len()
 	if n > len(preface) {
 		n = len(preface)
@@ -147,14 +152,4 @@ func (c *conn) onClose(netpoll.Connection) error {
 	return nil
 }
 
-// deadline returns the upstream deadline for a request: the client's
-// grpc-timeout if it set one, else the configured default.
-func (s *snapshot) deadline(grpcTimeout string) time.Duration {
-	if d, ok := parseGRPCTimeout(grpcTimeout); ok {
-		if d > 100*365*24*time.Hour {
-			return 0 // no deadline in practice, and none to overflow
-		}
-		return d
-	}
-	return s.cfg.Timeouts.Upstream
-}
+var errClientGone = errors.New("engine: client connection closed")

@@ -2,255 +2,288 @@ package engine
 
 import (
 	"errors"
-	"strconv"
-	"time"
 
 	"github.com/straitgw/strait/h2"
-	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/rpc"
 	"github.com/straitgw/strait/upstream"
 )
 
-// relayHighWater bounds the bytes queued toward one side before the other
-// side's receive window stops being returned: backpressure, not buffering.
-const relayHighWater = 256 << 10
-
-// relay couples a downstream gRPC stream with an upstream one. Messages are
-// not decoded: HEADERS, DATA and trailers pass through, with flow control
-// linked so a slow reader on either side slows the writer on the other.
-// One value handles both streams; s == r.down tells which side spoke.
+// relay is a gRPC or gRPC-Web exchange: request and response pass through
+// frame by frame without decoding messages. Flow control is coupled: each
+// side's receive window is returned only once the other side has taken
+// the bytes, so a slow reader on either side slows the writer on the
+// other. It handles the events of both streams; s == r.in tells the
+// client's. Everything below leg is guarded by leg.mu.
 type relay struct {
-	e     *Engine
-	down  *h2.Stream
-	batch *upstream.Batch // the client connection's: use on its worker only
-	serial
-	up       *h2.Stream // guarded by serial.op, like everything below
-	timer    *time.Timer
-	deadline time.Time
-	ended    bool // downstream response finished (trailers sent or reset)
-	sent     bool // downstream response headers sent
-	owedD    int  // downstream bytes received, window not yet returned
-	owedU    int  // upstream bytes received, window not yet returned
+	leg
+	in      *h2.Stream      // the client's stream when its body streams (h2); nil on HTTP/1.1
+	inBatch *upstream.Batch // the client connection's batch: its worker only
+	web     bool            // gRPC-Web: trailers become the body's last frame
+	text    bool            // grpc-web-text: base64 both ways
+	ctype   string          // the client's content type, owned: gateway replies carry it
+	dec     textDecoder
+	sent    bool // response headers are out
+	owedIn  int  // request bytes taken from in while the upstream lagged
+	fields  []h2.Field
+	buf     []byte
 }
 
-func startRelay(e *Engine, snap *snapshot, b *upstream.Batch, down *h2.Stream, fields []h2.Field, path string, end bool) h2.StreamHandler {
-	r := &relay{e: e, down: down, batch: b}
-	r.enter()
-	defer r.exit(r)
-	svc, ok := serviceOf(path)
-	if !ok {
-		r.trailersOnly(12, "malformed gRPC path "+strconv.Quote(path))
-		return r
-	}
-	p := snap.pool(svc)
-	if p == nil {
-		r.trailersOnly(14, "no upstream for "+string(svc))
-		return r
-	}
-	var timeout string
-	fs := make([]h2.Field, 0, len(fields)+1)
-	for _, f := range fields {
-		if f.Name == "grpc-timeout" {
-			timeout = f.Value
-		}
-		fs = append(fs, f)
-	}
-	d := snap.deadline(timeout)
-	if timeout == "" {
-		fs = appendTimeout(fs, d)
-	}
-	up, err := p.Open(b, fs, end, r)
-	if err != nil {
-		r.trailersOnly(14, err.Error())
-		return r
-	}
-	r.up = up
-	e.metrics.upstreamStreams.Add(1)
-	if d > 0 {
-		r.deadline = time.Now().Add(d)
-		r.timer = time.AfterFunc(d, r.onTimeout)
-	}
-	return r
-}
-
+// OnHeaders: on the client's stream, request trailers (they end the
+// body); on the upstream's, the response headers, then its trailers.
 func (r *relay) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
-	r.enter()
-	defer r.exit(r)
-	if s == r.down { // request trailers: forward
-		if r.up != nil {
-			r.batch.Cork(r.up.Conn())
-			_ = r.up.WriteHeaders(fields, end)
-		}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s == r.in {
+		r.requestTrailers(fields)
 		return
 	}
-	r.corkClient(s)
-	if r.ended {
-		return
+	r.corkDown(s)
+	switch {
+	case r.done:
+	case !r.sent && end:
+		r.trailersOnly(fields)
+	case !r.sent:
+		r.responseHeaders(fields)
+	default:
+		r.responseTrailers(fields)
 	}
-	r.sent = true
-	if end {
-		r.end()
-		r.e.metrics.countStatus(statusOf(fields))
-	}
-	_ = r.down.WriteHeaders(fields, end)
 }
 
-func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
-	r.enter()
-	defer r.exit(r)
-	other := r.up
-	if s != r.down {
-		other = r.down
-		if r.ended {
-			other = nil
+func (r *relay) requestTrailers(fields []h2.Field) {
+	if r.up == nil {
+		return
+	}
+	r.inBatch.Cork(r.up.Conn())
+	if r.web { // gRPC-Web has no request trailers: they only end the body
+		_ = r.up.WriteData(nil, true)
+		return
+	}
+	_ = r.up.WriteHeaders(fields, true)
+}
+
+// responseFields copies the upstream fields a client gets, and reads the
+// status and content type.
+func (r *relay) responseFields(fields []h2.Field) (status int, ctype string, fs []h2.Field) {
+	status, fs = 200, r.fields[:0]
+	for _, f := range fields {
+		switch {
+		case f.Name == ":status":
+			status = atoiStatus(f.Value)
+		case f.Name == "content-type":
+			ctype = f.Value
+		case f.Name == "" || f.Name[0] == ':' || relaySkip[f.Name]:
+		case f.Name == "grpc-message" && r.web:
+			fs = append(fs, h2.Field{Name: f.Name, Value: rpc.Reencode(f.Value)})
+		default:
+			fs = append(fs, f)
 		}
 	}
-	if other == nil {
+	r.fields = fs
+	if r.web || ctype == "" {
+		ctype = r.ctype
+	}
+	return status, ctype, fs
+}
+
+func (r *relay) responseHeaders(fields []h2.Field) {
+	status, ctype, fs := r.responseFields(fields)
+	r.sent = true
+	r.down.head(status, ctype, fs, -1, false)
+}
+
+// trailersOnly relays a response that is one header block: headers and
+// trailers together, no body. gRPC-Web allows the same (PROTOCOL-WEB.md).
+func (r *relay) trailersOnly(fields []h2.Field) {
+	status, ctype, fs := r.responseFields(fields)
+	r.end(statusOf(fields))
+	r.down.head(status, ctype, fs, 0, true)
+}
+
+func (r *relay) responseTrailers(fields []h2.Field) {
+	r.end(statusOf(fields))
+	if !r.web {
+		r.down.trailers(fields)
+		return
+	}
+	r.buf = appendTrailerFrame(r.buf[:0], fields)
+	r.down.data(r.encode(r.buf), true)
+}
+
+// encode returns p as the client reads it: base64 for grpc-web-text.
+func (r *relay) encode(p []byte) []byte {
+	if !r.text {
+		return p
+	}
+	r.buf = appendText(r.buf[len(r.buf):], p)
+	return r.buf
+}
+
+// OnData forwards body bytes to the other side.
+func (r *relay) OnData(s *h2.Stream, p []byte, end bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s == r.in {
+		r.requestData(s, p, end)
+		return
+	}
+	r.corkDown(s)
+	if !r.done {
+		r.down.data(r.encode(p), end && !r.web)
+		if end {
+			r.endWithoutTrailers()
+		}
+	}
+	r.credit(s, len(p))
+}
+
+// endWithoutTrailers ends a response whose body ended without trailers:
+// native gRPC relays that as it is (the client sees no status); a
+// gRPC-Web client gets the status a gRPC client would infer.
+func (r *relay) endWithoutTrailers() {
+	if !r.web {
+		r.end(rpc.CodeInternal)
+		return
+	}
+	r.fail(rpc.New(rpc.CodeInternal, "upstream response had no grpc-status"))
+}
+
+func (r *relay) requestData(s *h2.Stream, p []byte, end bool) {
+	if r.up == nil {
 		s.Consume(len(p))
 		return
 	}
-	if s == r.down {
-		r.batch.Cork(other.Conn())
-	} else {
-		r.corkClient(s)
+	r.inBatch.Cork(r.up.Conn())
+	body := p
+	if r.text {
+		var err error
+		if body, err = r.dec.decode(r.buf[:0], p, end); err != nil {
+			s.Consume(len(p))
+			r.fail(rpc.New(rpc.CodeInvalidArgument, err.Error()))
+			return
+		}
+		r.buf = body
 	}
-	if err := other.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
-		// Only a peer that ignores our window gets here: end both sides.
-		other.Reset(h2.ErrCodeFlowControl)
+	if err := r.up.WriteData(body, end); errors.Is(err, h2.ErrBufferFull) {
+		// Only a client that ignores our window gets here.
 		s.Reset(h2.ErrCodeFlowControl)
+		r.fail(rpc.New(rpc.CodeInternal, "request flow control violated"))
 		return
 	}
-	if other.Buffered() < relayHighWater {
+	if r.up.Buffered() < relayHighWater {
 		s.Consume(len(p))
-	} else if s == r.down {
-		r.owedD += len(p)
 	} else {
-		r.owedU += len(p)
+		r.owedIn += len(p)
 	}
 }
 
 // OnDrain returns withheld window once the far side has taken the bytes.
 func (r *relay) OnDrain(s *h2.Stream, n int) {
-	if r.enterOrQueue(event{kind: evDrain, s: s, n: n}) {
-		r.drained(s)
-		r.exit(r)
-	}
-}
-
-func (r *relay) drained(s *h2.Stream) {
-	if s.Buffered() >= relayHighWater {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s == r.in {
+		r.repay()
 		return
 	}
-	if s == r.down && r.up != nil && r.owedU > 0 {
-		n := r.owedU
-		r.owedU = 0
-		r.up.Consume(n)
-	}
-	if s != r.down && r.owedD > 0 {
-		n := r.owedD
-		r.owedD = 0
-		r.down.Consume(n)
+	if r.owedIn > 0 && r.in != nil && s.Buffered() < relayHighWater {
+		n := r.owedIn
+		r.owedIn = 0
+		r.in.Consume(n)
 	}
 }
 
 func (r *relay) OnClose(s *h2.Stream, err error) {
-	if r.enterOrQueue(event{kind: evClose, s: s, err: err}) {
-		r.closed(s, err)
-		r.exit(r)
-	}
-}
-
-func (r *relay) runEvent(ev event) {
-	switch ev.kind {
-	case evClose:
-		r.closed(ev.s, ev.err)
-	case evDrain:
-		r.drained(ev.s)
-	}
-}
-
-func (r *relay) closed(s *h2.Stream, err error) {
-	if s == r.down {
-		r.stopTimer()
-		r.ended = true
-		if err != nil && r.up != nil {
-			r.up.Reset(h2.ErrCodeCancel)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s == r.in {
+		if err != nil { // the client reset the stream or left
+			r.abandon()
 		}
 		return
 	}
-	if r.up != nil {
-		r.e.metrics.upstreamStreams.Add(-1)
-	}
-	if err != nil && !r.ended {
+	r.upClosed()
+	if err != nil && !r.done {
 		r.fail(streamStatus(err, r.deadline))
 	}
 }
 
-// corkClient joins the client connection to the batch of the upstream
-// worker an upstream callback runs on.
-func (r *relay) corkClient(up *h2.Stream) {
-	if b := upstream.BatchOf(up); b != nil {
-		b.Cork(r.down.Conn())
+// cancel: an HTTP/1.1 client went away.
+func (r *relay) cancel() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.abandon()
+}
+
+func (r *relay) abandon() {
+	if !r.done {
+		r.done = true
+		r.stopTimer()
 	}
+	r.resetUp()
+}
+
+// drained: an HTTP/1.1 client took queued bytes.
+func (r *relay) drained() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.repay()
 }
 
 func (r *relay) onTimeout() {
-	r.enter()
-	defer r.exit(r)
-	if r.ended {
+	var b upstream.Batch
+	r.mu.Lock()
+	r.timerBatch(&b)
+	if !r.done {
+		r.fail(rpc.New(rpc.CodeDeadlineExceeded, "deadline exceeded"))
+	}
+	r.mu.Unlock()
+	b.End()
+}
+
+// fail ends the client's response with a gateway-made status: as a
+// trailers-only response if nothing was sent yet, else as trailers. The
+// upstream stream, if any, is reset.
+func (r *relay) fail(st rpc.Status) {
+	if r.done {
 		return
 	}
-	r.fail(4, "deadline exceeded")
-	if r.up != nil {
-		r.up.Reset(h2.ErrCodeCancel)
+	fs := appendStatusFields(r.fields[:0], st)
+	r.fields = fs
+	r.end(st.Code)
+	switch {
+	case !r.sent:
+		r.sent = true
+		r.down.head(200, r.ctype, fs, 0, true)
+	case r.web:
+		r.buf = appendTrailerFrame(r.buf[:0], fs)
+		r.down.data(r.encode(r.buf), true)
+	default:
+		r.down.trailers(fs)
 	}
+	r.resetUp()
 }
 
-// fail ends the downstream response with a gateway status: trailers if
-// headers went out, a trailers-only response otherwise.
-func (r *relay) fail(code uint32, msg string) {
-	if !r.sent {
-		r.trailersOnly(code, msg)
-		return
-	}
-	r.end()
-	r.e.metrics.countStatus(code)
-	_ = r.down.WriteHeaders(statusFields(nil, code, msg), true)
-}
-
-func (r *relay) trailersOnly(code uint32, msg string) {
-	r.sent = true
-	r.end()
-	r.e.metrics.countStatus(code)
-	fs := []h2.Field{{Name: ":status", Value: "200"}, {Name: "content-type", Value: "application/grpc"}}
-	_ = r.down.WriteHeaders(statusFields(fs, code, msg), true)
-}
-
-func (r *relay) end() {
-	r.ended = true
+// end marks the response finished with code.
+func (r *relay) end(code rpc.Code) {
+	r.done = true
 	r.stopTimer()
+	r.e.metrics.countStatus(code)
 }
 
-func (r *relay) stopTimer() {
-	if r.timer != nil {
-		r.timer.Stop()
-		r.timer = nil
-	}
-}
-
-func statusFields(fs []h2.Field, code uint32, msg string) []h2.Field {
-	fs = append(fs, h2.Field{Name: "grpc-status", Value: strconv.Itoa(int(code))})
-	if msg != "" {
-		fs = append(fs, h2.Field{Name: "grpc-message", Value: transcode.EncodeGRPCMessage(msg)})
-	}
-	return fs
-}
-
-func statusOf(fs []h2.Field) uint32 {
+// statusOf reads grpc-status from a header block; none is UNKNOWN.
+func statusOf(fs []h2.Field) rpc.Code {
 	for _, f := range fs {
 		if f.Name == "grpc-status" {
-			n, _ := strconv.Atoi(f.Value)
-			return uint32(n)
+			return rpc.ParseCode(f.Value)
 		}
 	}
-	return 2
+	return rpc.CodeUnknown
+}
+
+// atoiStatus reads a :status value (validated by h2: three digits).
+func atoiStatus(v string) int {
+	n := 0
+	for i := 0; i < len(v); i++ {
+		n = n*10 + int(v[i]-'0')
+	}
+	return n
 }

@@ -43,6 +43,10 @@ type Config struct {
 	MaxConnBuffer   int
 	// Limits are the abuse budgets; zero fields take defaults.
 	Limits Limits
+	// OnPanic, if set, is told of a panic h2 recovered from (see
+	// PanicError) after it ended the connection; unset, the panic is
+	// raised again.
+	OnPanic func(err *PanicError)
 	// OnWait, if set, runs on the Serve goroutine (no lock held) before
 	// Serve blocks for the rest of a partial frame, so an owner that
 	// batches writes to other connections can flush them first.

@@ -1,8 +1,8 @@
 package h2
 
 import (
-	"bytes"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2/hpack"
@@ -45,8 +45,8 @@ type StreamHandler interface {
 	OnData(s *Stream, p []byte, end bool)
 	// OnClose runs exactly once, after the last OnHeaders/OnData: nil when
 	// both sides ended cleanly, else the reason (StreamError on reset).
-	// When a Stream write or Reset ends the stream, OnClose runs on that
-	// caller's goroutine before the call returns.
+	// When a Stream write or Reset ends the stream, OnClose is queued and
+	// runs after that call has returned (events.go), never inside it.
 	OnClose(s *Stream, err error)
 }
 
@@ -69,8 +69,7 @@ type Conn struct {
 	rd readState // Serve goroutine only
 
 	// Guarded by mu.
-	henc      *hpack.Encoder
-	hbuf      bytes.Buffer
+	henc      *encoder
 	streams   map[uint32]*Stream
 	peer      peerSettings
 	sendWin   int64  // connection send window
@@ -103,6 +102,13 @@ type Conn struct {
 	ctrl      budget
 	resets    budget
 	empties   budget
+
+	// Queued callbacks (events.go): pending waits for a deliverer; spare
+	// is the deliverer's second buffer.
+	pending    events
+	spare      events
+	delivering bool
+	hasEvents  atomic.Bool // pending is not empty; read without the lock
 }
 
 type peerSettings struct {
@@ -133,7 +139,7 @@ func NewClientConn(w Writer, close func(), cfg Config) *Conn {
 func newConn(w Writer, close func(), cfg Config) *Conn {
 	cfg.defaults()
 	c := &Conn{w: w, closeFn: close, cfg: cfg, streams: make(map[uint32]*Stream)}
-	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.henc = newEncoder()
 	c.peer = peerSettings{maxFrame: minMaxFrameSize, initWin: defaultWindow,
 		maxStreams: ^uint32(0), tableSize: defaultHeaderTable}
 	c.sendWin, c.recvWin = defaultWindow, int64(cfg.ConnWindowSize)
@@ -208,18 +214,28 @@ func (c *Conn) frame(h FrameHeader) []byte {
 // trailers leave in one syscall instead of three.
 func (c *Conn) Cork() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.corked++
-	c.mu.Unlock()
 }
 
-// Uncork ends a Cork and flushes when the last one ends.
+// Uncork ends a Cork and flushes when the last one ends; then it delivers
+// the callbacks that writes made meanwhile queued. Call it with no lock of
+// the handlers' held.
 func (c *Conn) Uncork() error {
+	last, err := c.lockedUncork()
+	if last {
+		c.deliver()
+	}
+	return err
+}
+
+func (c *Conn) lockedUncork() (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.corked > 0 {
 		c.corked--
 	}
-	return c.flushSoon()
+	return c.corked == 0, c.flushSoon()
 }
 
 // flushSoon flushes unless Serve is running: then its flush at the end of
@@ -313,8 +329,6 @@ func (c *Conn) close() {
 	}
 }
 
-// Closed tells the connection its transport is gone: every open stream
-// gets OnClose(err) once. Safe to call more than once.
 // Gone stops every later write at once: the transport is closing and its
 // buffers may be freed as soon as Gone returns. Call it synchronously from
 // the transport's close callback (it only takes the lock); Closed, which
@@ -324,25 +338,31 @@ func (c *Conn) Gone(err error) {
 		err = ErrConnClosed
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.werr == nil {
 		c.werr = err
 	}
-	c.mu.Unlock()
 }
 
+// Closed tells the connection its transport is gone: every open stream
+// gets OnClose(err) once, on the caller's goroutine unless another
+// deliverer is at work. Safe to call more than once.
 func (c *Conn) Closed(err error) {
 	if err == nil {
 		err = ErrConnClosed
 	}
-	var ev events
+	c.lockedFinish(err)
+	c.deliver()
+}
+
+func (c *Conn) lockedFinish(err error) {
 	c.mu.Lock()
-	c.finishConn(err, &ev)
-	c.mu.Unlock()
-	ev.run()
+	defer c.mu.Unlock()
+	c.finishConn(err)
 }
 
 // finishConn marks the connection finished and closes every stream.
-func (c *Conn) finishConn(err error, ev *events) {
+func (c *Conn) finishConn(err error) {
 	if c.err == nil {
 		c.err = err
 	}
@@ -354,7 +374,7 @@ func (c *Conn) finishConn(err error, ev *events) {
 		c.timer.Stop()
 	}
 	for _, s := range c.streams {
-		c.finish(s, err, ev)
+		c.finish(s, err)
 	}
 }
 
@@ -365,8 +385,14 @@ const lingerTime = 500 * time.Millisecond
 // fail ends the connection after a protocol error: a ConnError is sent as
 // GOAWAY first. It returns the error Serve reports.
 func (c *Conn) fail(err error) error {
-	var ev events
+	err = c.lockedFail(err)
+	c.deliver()
+	return err
+}
+
+func (c *Conn) lockedFail(err error) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.err == nil {
 		if ce, ok := err.(ConnError); ok {
 			var b [64]byte
@@ -384,9 +410,34 @@ func (c *Conn) fail(err error) error {
 			}
 		}
 	}
-	c.finishConn(err, &ev)
-	err = c.err
-	c.mu.Unlock()
-	ev.run()
-	return err
+	c.finishConn(err)
+	return c.err
+}
+
+func (c *Conn) lockedLinger() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.linger
+}
+
+// broken ends a connection whose state can no longer be trusted, under
+// the lock: every stream closes with err, the transport closes, and the
+// panic is reported (or raised again when no one listens).
+func (c *Conn) broken(err *PanicError) {
+	c.finishConn(err)
+	time.AfterFunc(0, c.close) // closeFn may take locks of its own
+	if c.cfg.OnPanic == nil {
+		panic(err)
+	}
+	c.cfg.OnPanic(err)
+}
+
+// Abort ends the connection after its owner failed while serving it (a
+// panic in a handler): GOAWAY INTERNAL_ERROR, every stream closed with
+// err, then the transport closed.
+func (c *Conn) Abort(err error) {
+	c.fail(ConnError{Code: ErrCodeInternal, Cause: err})
+	if !c.lockedLinger() {
+		c.close()
+	}
 }

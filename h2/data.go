@@ -11,23 +11,27 @@ func (c *Conn) onData(h FrameHeader, p []byte) error {
 		return connErr(ErrCodeProtocol, ErrBadPadding)
 	}
 	end := h.Has(FlagEndStream)
-	c.mu.Lock()
-	s, err := c.dataStream(h, len(body), end)
+	s, hd, err := c.lockedDataStream(h, len(body), end)
 	if s == nil || err != nil {
-		c.mu.Unlock()
-		c.rd.ev.run()
 		return err
 	}
-	hd := s.h
-	c.mu.Unlock()
 	if len(body) > 0 || end {
 		hd.OnData(s, body, end)
 	}
 	if end {
 		c.deliveredEnd(s)
-		c.rd.ev.run()
 	}
 	return nil
+}
+
+func (c *Conn) lockedDataStream(h FrameHeader, n int, end bool) (*Stream, StreamHandler, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, err := c.dataStream(h, n, end)
+	if s == nil || err != nil {
+		return nil, nil, err
+	}
+	return s, s.h, nil
 }
 
 // dataStream charges the receive windows and checks the stream's state;
@@ -53,11 +57,11 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 		if !s.remoteEnd {
 			code = ErrCodeFlowControl
 		}
-		return nil, c.peerReset(s, code, ErrFlowControl, &c.rd.ev)
+		return nil, c.peerReset(s, code, ErrFlowControl)
 	}
 	if s.local && !s.gotHeaders { // DATA before the response headers
 		c.consume(nil, size)
-		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadState, &c.rd.ev)
+		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadState)
 	}
 	s.recvWin -= size
 	if pad := size - int64(n); pad > 0 {
@@ -66,7 +70,7 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 	s.received += int64(n)
 	s.held += int64(n)
 	if s.contentLen >= 0 && (s.received > s.contentLen || end && s.received != s.contentLen) {
-		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadContentLength, &c.rd.ev)
+		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadContentLength)
 	}
 	s.remoteEnd = end
 	return s, nil

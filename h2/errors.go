@@ -2,6 +2,7 @@ package h2
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -121,3 +122,13 @@ func streamErr(id uint32, code ErrCode, cause error) error {
 func connErr(code ErrCode, cause error) error {
 	return ConnError{Code: code, Cause: cause}
 }
+
+// PanicError is a panic h2 recovered where its own state may be left
+// inconsistent (the HPACK encoder): the connection is ended with it, and
+// Config.OnPanic reports it. It is never swallowed.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("h2: panic: %v", e.Value) }

@@ -37,7 +37,7 @@ func (c *Conn) writeData(s *Stream, p []byte, end bool) {
 
 // drainStream writes what the windows admit of s's queue, then its queued
 // trailers or END_STREAM. It records an OnDrain event.
-func (c *Conn) drainStream(s *Stream, ev *events) {
+func (c *Conn) drainStream(s *Stream) {
 	pending := len(s.out) - s.outOff
 	n := c.sendable(s, pending)
 	last := n == pending
@@ -49,7 +49,7 @@ func (c *Conn) drainStream(s *Stream, ev *events) {
 	c.queued -= n
 	s.progress = time.Now()
 	if !last {
-		ev.drain(s, s.h, n)
+		c.queueDrain(s, s.h, n)
 		return
 	}
 	if cap(s.out) > 64<<10 {
@@ -61,19 +61,19 @@ func (c *Conn) drainStream(s *Stream, ev *events) {
 		c.writeHeaders(s.id, s.trailers, true)
 		s.trailers, s.hasTrail = nil, false
 	}
-	ev.drain(s, s.h, n)
+	c.queueDrain(s, s.h, n)
 	if s.endQueued {
 		s.endQueued = false
-		c.closeIfDone(s, ev)
+		c.closeIfDone(s)
 	}
 }
 
 // drainAll gives newly opened connection window to blocked streams,
 // starting one further along each time.
-func (c *Conn) drainAll(ev *events) {
+func (c *Conn) drainAll() {
 	for i := 0; i < len(c.blocked) && c.sendWin > 0; {
 		s := c.blocked[i]
-		c.drainStream(s, ev)
+		c.drainStream(s)
 		if i < len(c.blocked) && c.blocked[i] == s {
 			i++
 		}
@@ -111,7 +111,7 @@ func (c *Conn) consume(s *Stream, n int64) {
 }
 
 // onWindowUpdate applies a peer's WINDOW_UPDATE (RFC 9113 §6.9).
-func (c *Conn) onWindowUpdate(h FrameHeader, p []byte, ev *events) error {
+func (c *Conn) onWindowUpdate(h FrameHeader, p []byte) error {
 	v, ok := ConsumeUint32(p)
 	if !ok {
 		return connErr(ErrCodeFrameSize, ErrBadFrame)
@@ -124,7 +124,7 @@ func (c *Conn) onWindowUpdate(h FrameHeader, p []byte, ev *events) error {
 		if c.sendWin += inc; c.sendWin > maxWindow {
 			return connErr(ErrCodeFlowControl, ErrFlowControl)
 		}
-		c.drainAll(ev)
+		c.drainAll()
 		return nil
 	}
 	s := c.streams[h.StreamID]
@@ -135,20 +135,20 @@ func (c *Conn) onWindowUpdate(h FrameHeader, p []byte, ev *events) error {
 		return c.calm(&c.ctrl) // late updates are legal but not free
 	}
 	if inc == 0 {
-		return c.peerReset(s, ErrCodeProtocol, ErrBadFrame, ev)
+		return c.peerReset(s, ErrCodeProtocol, ErrBadFrame)
 	}
 	if s.sendWin += inc; s.sendWin > maxWindow {
-		return c.peerReset(s, ErrCodeFlowControl, ErrFlowControl, ev)
+		return c.peerReset(s, ErrCodeFlowControl, ErrFlowControl)
 	}
 	if s.blocked {
-		c.drainStream(s, ev)
+		c.drainStream(s)
 	}
 	return nil
 }
 
 // setPeerWindow applies a new SETTINGS_INITIAL_WINDOW_SIZE to every open
 // stream's send window (RFC 9113 §6.9.2); windows may go negative.
-func (c *Conn) setPeerWindow(v uint32, ev *events) error {
+func (c *Conn) setPeerWindow(v uint32) error {
 	delta := int64(v) - int64(c.peer.initWin)
 	c.peer.initWin = v
 	for _, s := range c.streams {
@@ -157,7 +157,7 @@ func (c *Conn) setPeerWindow(v uint32, ev *events) error {
 		}
 	}
 	if delta > 0 {
-		c.drainAll(ev)
+		c.drainAll()
 	}
 	return nil
 }

@@ -46,13 +46,16 @@ func (c *Conn) onHeaders(h FrameHeader, p []byte) error {
 	if h.Has(FlagPriority) && pr.StreamDep == h.StreamID {
 		c.rd.hb.bad = ErrBadFrame
 	}
-	c.mu.Lock()
-	err := c.classify(h.StreamID)
-	c.mu.Unlock()
-	if err != nil {
+	if err := c.lockedClassify(h.StreamID); err != nil {
 		return err
 	}
 	return c.fragment(frag, h.Has(FlagEndHeaders))
+}
+
+func (c *Conn) lockedClassify(id uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.classify(id)
 }
 
 // classify rejects header blocks that open streams illegally (§5.1.1) and
@@ -101,10 +104,7 @@ func (c *Conn) fragment(frag []byte, endHeaders bool) error {
 		return connErr(ErrCodeEnhanceYourCalm, ErrHeaderListTooLong)
 	}
 	if len(frag) == 0 && !endHeaders {
-		c.mu.Lock()
-		err := c.calm(&c.empties)
-		c.mu.Unlock()
-		if err != nil {
+		if err := c.lockedCalm(&c.empties); err != nil {
 			return err
 		}
 	}
@@ -139,35 +139,44 @@ func (c *Conn) endHeaders() error {
 	if hb.dropped {
 		return nil
 	}
-	c.mu.Lock()
-	s := c.streams[hb.id]
-	var err error
-	if s == nil {
-		if !c.server || hb.id <= c.lastPeer { // closed meanwhile
-			c.mu.Unlock()
-			return nil
-		}
-		if err = c.openPeer(fields); err != nil || c.rd.hb.id == 0 {
-			c.mu.Unlock()
-			return err
-		}
-		return c.accept(fields)
-	}
-	deliver, err := c.streamHeaders(s, fields)
-	h := s.h
-	c.mu.Unlock()
-	if err != nil {
-		c.rd.ev.run()
+	s, h, open, err := c.lockedHeaders(fields)
+	switch {
+	case err != nil || s == nil:
 		return err
+	case open:
+		return c.accept(s, fields)
 	}
-	if deliver {
+	if h != nil {
 		h.OnHeaders(s, fields, hb.end)
 		if hb.end {
 			c.deliveredEnd(s)
 		}
 	}
-	c.rd.ev.run()
 	return nil
+}
+
+// lockedHeaders finds the stream of a complete header block: a new peer
+// stream to accept (open), an open stream with its handler when the block
+// is to be delivered, or nil when it was answered or dropped here.
+func (c *Conn) lockedHeaders(fields []Field) (s *Stream, h StreamHandler, open bool, err error) {
+	hb := &c.rd.hb
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s = c.streams[hb.id]
+	if s == nil {
+		if !c.server || hb.id <= c.lastPeer { // closed meanwhile
+			return nil, nil, false, nil
+		}
+		if err = c.openPeer(fields); err != nil || hb.id == 0 {
+			return nil, nil, false, err
+		}
+		return c.streams[hb.id], nil, true, nil
+	}
+	deliver, err := c.streamHeaders(s, fields)
+	if err != nil || !deliver {
+		return nil, nil, false, err
+	}
+	return s, s.h, false, nil
 }
 
 // openPeer validates a new peer stream under the lock. It clears hb.id when
@@ -203,27 +212,23 @@ func (c *Conn) openPeer(fields []Field) error {
 	return c.calm(&c.resets)
 }
 
-// accept runs the Acceptor for the new stream; called with the lock held,
-// returns with it released.
-func (c *Conn) accept(fields []Field) error {
-	hb := &c.rd.hb
-	s, end := c.streams[hb.id], hb.end
-	c.mu.Unlock()
+// accept runs the Acceptor for the new stream s.
+func (c *Conn) accept(s *Stream, fields []Field) error {
+	end := c.rd.hb.end
 	h := c.acc.Accept(s, fields, end)
 	if h == nil {
 		h = discard{}
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	s.h, s.accepting = h, false
 	if s.closeDue {
-		c.rd.ev.close(s, h, s.closeErr)
+		c.queueClose(s, h, s.closeErr)
 	} else if end {
 		s.remoteDone = true
-		c.closeIfDone(s, &c.rd.ev)
+		c.closeIfDone(s)
 	}
 	c.idleDone()
-	c.mu.Unlock()
-	c.rd.ev.run()
 	return nil
 }
 
@@ -231,24 +236,23 @@ func (c *Conn) accept(fields []Field) error {
 // response headers, or trailers. It reports whether to deliver it.
 func (c *Conn) streamHeaders(s *Stream, fields []Field) (bool, error) {
 	hb := &c.rd.hb
-	ev := &c.rd.ev
 	if s.remoteEnd {
-		return false, c.peerReset(s, ErrCodeStreamClosed, ErrBadState, ev)
+		return false, c.peerReset(s, ErrCodeStreamClosed, ErrBadState)
 	}
 	if hb.bad != nil || hb.tooBig {
-		return false, c.peerReset(s, ErrCodeProtocol, ErrHeaderListTooLong, ev)
+		return false, c.peerReset(s, ErrCodeProtocol, ErrHeaderListTooLong)
 	}
 	if c.server || s.gotHeaders {
 		if !hb.end || checkTrailers(fields) != nil ||
 			(s.contentLen >= 0 && s.received != s.contentLen) {
-			return false, c.peerReset(s, ErrCodeProtocol, ErrBadHeader, ev)
+			return false, c.peerReset(s, ErrCodeProtocol, ErrBadHeader)
 		}
 		s.remoteEnd = true
 		return true, nil
 	}
 	status, err := checkResponse(fields)
 	if err != nil || (status < 200 && (hb.end || status == 101)) {
-		return false, c.peerReset(s, ErrCodeProtocol, ErrBadHeader, ev)
+		return false, c.peerReset(s, ErrCodeProtocol, ErrBadHeader)
 	}
 	if status < 200 {
 		return false, nil // informational: the final response follows
@@ -261,10 +265,10 @@ func (c *Conn) streamHeaders(s *Stream, fields []Field) (bool, error) {
 // deliveredEnd records that the handler saw the peer's END_STREAM.
 func (c *Conn) deliveredEnd(s *Stream) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	s.remoteDone = true
-	c.closeIfDone(s, &c.rd.ev)
+	c.closeIfDone(s)
 	c.idleDone()
-	c.mu.Unlock()
 }
 
 // writeHeaders HPACK-encodes fields and writes them as HEADERS plus
@@ -279,11 +283,11 @@ func (c *Conn) writeHeaders(id uint32, fields []Field, end bool) error {
 			return ErrHeaderListTooLong
 		}
 	}
-	c.hbuf.Reset()
-	for _, f := range fields {
-		c.henc.WriteField(f)
+	b, err := c.henc.encode(fields)
+	if err != nil {
+		c.broken(err)
+		return err
 	}
-	b := c.hbuf.Bytes()
 	max := int(c.peer.maxFrame)
 	typ, flags := FrameHeaders, Flags(0)
 	if end {

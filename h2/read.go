@@ -38,11 +38,7 @@ func (c *Conn) Serve(r Reader) error {
 	if c.rd.linger {
 		return c.discard(r)
 	}
-	c.mu.Lock()
-	err := c.err
-	c.serving = err == nil
-	c.mu.Unlock()
-	if err != nil { // finished by a timer or Closed meanwhile
+	if err := c.startServing(); err != nil { // finished by a timer or Closed meanwhile
 		c.discard(r)
 		return err
 	}
@@ -55,45 +51,61 @@ func (c *Conn) Serve(r Reader) error {
 		if err := c.readFrame(r); err != nil {
 			return c.serveErr(r, err)
 		}
+		c.deliver()
 		if c.rd.unread >= releaseEvery {
 			// A long batch (a bulk upload) also sends its WINDOW_UPDATEs
 			// now rather than at the end, keeping the peer's pipe full.
 			r.Release()
 			c.rd.unread = 0
-			c.mu.Lock()
-			c.flush()
-			c.mu.Unlock()
+			c.lockedFlush()
 		}
 	}
 	r.Release()
 	c.rd.unread = 0
-	c.mu.Lock()
-	c.lastRead = time.Now()
-	c.serving = false
-	c.flush()
-	err = c.err
-	c.mu.Unlock()
+	err := c.setServing(false)
+	c.deliver()
 	return err
 }
 
-// setServing marks Serve running (writes defer their flush to it) or not.
-func (c *Conn) setServing(v bool) {
+func (c *Conn) startServing() error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.serving = c.err == nil
+	return c.err
+}
+
+func (c *Conn) lockedFlush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.flush()
+}
+
+// setServing marks Serve running (writes defer their flush and their
+// callbacks to it) or not; it returns the connection's error.
+func (c *Conn) setServing(v bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.serving = v
 	if !v {
+		c.lastRead = time.Now()
 		c.flush()
 	}
-	c.mu.Unlock()
+	return c.err
+}
+
+// lockedCalm charges one token of b under the lock.
+func (c *Conn) lockedCalm(b *budget) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calm(b)
 }
 
 // serveErr ends the connection; nil if it lingers.
 func (c *Conn) serveErr(r Reader, err error) error {
 	err = c.fail(err)
-	c.mu.Lock()
-	c.serving = false
-	c.flush()
-	c.rd.linger = c.linger
-	c.mu.Unlock()
+	c.setServing(false)
+	c.deliver()
+	c.rd.linger = c.lockedLinger()
 	if c.rd.linger {
 		return c.discard(r)
 	}
@@ -138,6 +150,7 @@ func (c *Conn) waitFrame(r Reader, n int) error {
 		c.cfg.OnWait()
 	}
 	c.setServing(false)
+	c.deliver()
 	_, err := r.Peek(n)
 	c.setServing(true)
 	return err
@@ -201,11 +214,14 @@ func (c *Conn) dispatch(h FrameHeader, p []byte) error {
 	case FramePushPromise:
 		return connErr(ErrCodeProtocol, ErrBadFrame)
 	}
+	return c.lockedControl(h, p)
+}
+
+func (c *Conn) lockedControl(h FrameHeader, p []byte) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	err := c.control(h, p)
 	c.idleDone()
-	c.mu.Unlock()
-	c.rd.ev.run()
 	return err
 }
 
@@ -221,7 +237,7 @@ func (c *Conn) control(h FrameHeader, p []byte) error {
 	case FrameGoAway:
 		return c.onGoAway(h, p)
 	case FrameWindowUpdate:
-		return c.onWindowUpdate(h, p, &c.rd.ev)
+		return c.onWindowUpdate(h, p)
 	case FramePriority:
 		return c.onPriority(h, p)
 	}
@@ -258,7 +274,7 @@ func (c *Conn) onRST(h FrameHeader, p []byte) error {
 		return err
 	}
 	if s := c.streams[h.StreamID]; s != nil {
-		c.finish(s, StreamError{StreamID: s.id, Code: ErrCode(code)}, &c.rd.ev)
+		c.finish(s, StreamError{StreamID: s.id, Code: ErrCode(code)})
 	}
 	return nil
 }
@@ -302,7 +318,7 @@ func (c *Conn) onPriority(h FrameHeader, p []byte) error {
 		code = ErrCodeProtocol
 	}
 	if s := c.streams[h.StreamID]; s != nil {
-		c.resetLocked(s, code, ErrBadFrame, &c.rd.ev)
+		c.resetLocked(s, code, ErrBadFrame)
 	} else {
 		c.writeRST(h.StreamID, code)
 	}
@@ -324,7 +340,7 @@ func (c *Conn) onGoAway(h FrameHeader, p []byte) error {
 			if ge == nil {
 				ge = GoAwayError{LastStreamID: last, Code: code, Debug: string(debug)}
 			}
-			c.finish(s, ge, &c.rd.ev)
+			c.finish(s, ge)
 		}
 	}
 	return nil

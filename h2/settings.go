@@ -32,7 +32,7 @@ func (c *Conn) applySetting(s Setting) error {
 	switch s.ID {
 	case SettingHeaderTableSize:
 		c.peer.tableSize = s.Val
-		c.henc.SetMaxDynamicTableSizeLimit(s.Val)
+		c.henc.setTableLimit(s.Val)
 	case SettingEnablePush:
 		if s.Val > 1 {
 			return connErr(ErrCodeProtocol, errBadSetting)
@@ -43,7 +43,7 @@ func (c *Conn) applySetting(s Setting) error {
 		if s.Val > maxWindow {
 			return connErr(ErrCodeFlowControl, errBadSetting)
 		}
-		return c.setPeerWindow(s.Val, &c.rd.ev)
+		return c.setPeerWindow(s.Val)
 	case SettingMaxFrameSize:
 		if s.Val < minMaxFrameSize || s.Val > maxMaxFrameSize {
 			return connErr(ErrCodeProtocol, errBadSetting)

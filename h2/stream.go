@@ -51,31 +51,30 @@ func (s *Stream) Buffered() int {
 	return len(s.out) - s.outOff
 }
 
-// Reset ends the stream with RST_STREAM code; OnClose gets a StreamError.
+// Reset ends the stream with RST_STREAM code; OnClose gets a StreamError
+// (queued: see events.go).
 func (s *Stream) Reset(code ErrCode) {
 	c := s.c
-	var ev events
 	c.mu.Lock()
-	c.resetLocked(s, code, nil, &ev)
+	defer c.release()
+	c.resetLocked(s, code, nil)
 	c.flushSoon()
 	c.idleDone()
-	c.mu.Unlock()
-	ev.run()
 }
 
 // resetLocked writes RST_STREAM and closes s with a StreamError.
-func (c *Conn) resetLocked(s *Stream, code ErrCode, cause error, ev *events) {
+func (c *Conn) resetLocked(s *Stream, code ErrCode, cause error) {
 	if s.closed {
 		return
 	}
 	c.writeRST(s.id, code)
-	c.finish(s, StreamError{StreamID: s.id, Code: code, Cause: cause}, ev)
+	c.finish(s, StreamError{StreamID: s.id, Code: code, Cause: cause})
 }
 
 // peerReset resets s for a peer error and charges the reset budget, so a
 // flood of bad frames ends the connection like a flood of RST_STREAM.
-func (c *Conn) peerReset(s *Stream, code ErrCode, cause error, ev *events) error {
-	c.resetLocked(s, code, cause, ev)
+func (c *Conn) peerReset(s *Stream, code ErrCode, cause error) error {
+	c.resetLocked(s, code, cause)
 	return c.calm(&c.resets)
 }
 
@@ -102,14 +101,14 @@ func (c *Conn) resetByUs(id uint32) bool {
 
 // closeIfDone closes s once both directions ended and the peer's end was
 // delivered to the handler.
-func (c *Conn) closeIfDone(s *Stream, ev *events) {
+func (c *Conn) closeIfDone(s *Stream) {
 	if s.localEnd && !s.endQueued && s.remoteDone {
-		c.finish(s, nil, ev)
+		c.finish(s, nil)
 	}
 }
 
 // finish removes s from the connection and queues its OnClose.
-func (c *Conn) finish(s *Stream, err error, ev *events) {
+func (c *Conn) finish(s *Stream, err error) {
 	if s.closed {
 		return
 	}
@@ -134,7 +133,7 @@ func (c *Conn) finish(s *Stream, err error, ev *events) {
 		s.closeDue, s.closeErr = true, err
 		return
 	}
-	ev.close(s, s.h, err)
+	c.queueClose(s, s.h, err)
 }
 
 func (c *Conn) unblock(s *Stream) {
@@ -152,16 +151,14 @@ func (c *Conn) unblock(s *Stream) {
 // queued data.
 func (s *Stream) WriteHeaders(fields []Field, end bool) error {
 	c := s.c
-	var ev events
 	c.mu.Lock()
-	err := c.writeHeadersStream(s, fields, end, &ev)
+	defer c.release()
+	err := c.writeHeadersStream(s, fields, end)
 	c.idleDone()
-	c.mu.Unlock()
-	ev.run()
 	return err
 }
 
-func (c *Conn) writeHeadersStream(s *Stream, fields []Field, end bool, ev *events) error {
+func (c *Conn) writeHeadersStream(s *Stream, fields []Field, end bool) error {
 	if err := c.writable(s); err != nil {
 		return err
 	}
@@ -169,7 +166,7 @@ func (c *Conn) writeHeadersStream(s *Stream, fields []Field, end bool, ev *event
 		if !end {
 			return ErrBadState
 		}
-		s.trailers, s.hasTrail = append([]Field(nil), fields...), true
+		s.trailers, s.hasTrail = cloneFields(fields), true // kept past the call
 		s.localEnd, s.endQueued = true, true
 		return nil
 	}
@@ -178,7 +175,7 @@ func (c *Conn) writeHeadersStream(s *Stream, fields []Field, end bool, ev *event
 	}
 	if end {
 		s.localEnd = true
-		c.closeIfDone(s, ev)
+		c.closeIfDone(s)
 	}
 	return c.flushSoon()
 }
@@ -199,18 +196,14 @@ func (c *Conn) writable(s *Stream) error {
 // blocks on the peer.
 func (s *Stream) WriteData(p []byte, end bool) error {
 	c := s.c
-	var ev events
 	c.mu.Lock()
-	err := c.writeDataStream(s, p, end, &ev)
+	defer c.release()
+	err := c.writeDataStream(s, p, end)
 	c.idleDone()
-	c.mu.Unlock()
-	if len(ev) > 0 {
-		ev.run()
-	}
 	return err
 }
 
-func (c *Conn) writeDataStream(s *Stream, p []byte, end bool, ev *events) error {
+func (c *Conn) writeDataStream(s *Stream, p []byte, end bool) error {
 	if err := c.writable(s); err != nil {
 		return err
 	}
@@ -224,7 +217,7 @@ func (c *Conn) writeDataStream(s *Stream, p []byte, end bool, ev *events) error 
 		if len(p) == 0 {
 			if end {
 				s.localEnd = true
-				c.closeIfDone(s, ev)
+				c.closeIfDone(s)
 			}
 			return c.flushSoon()
 		}
@@ -267,10 +260,10 @@ func (s *Stream) Consume(n int) {
 	}
 	c := s.c
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if m := min(int64(n), s.held); m > 0 {
 		s.held -= m
 		c.consume(s, m)
 		c.flushSoon()
 	}
-	c.mu.Unlock()
 }

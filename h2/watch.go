@@ -22,28 +22,30 @@ func (c *Conn) tick() time.Duration {
 // idle connections and stalled output. One timer per connection, none per
 // stream.
 func (c *Conn) watch() {
-	var ev events
-	now := time.Now()
-	c.mu.Lock()
-	if c.err != nil {
-		c.mu.Unlock()
-		return
-	}
-	err := c.check(now, &ev)
-	if err == nil {
-		c.flush()
-		c.timer.Reset(c.tick())
-	}
-	c.idleDone()
-	c.mu.Unlock()
-	ev.run()
+	err := c.lockedCheck(time.Now())
+	c.deliver()
 	if err != nil {
 		c.fail(err)
 		c.close()
 	}
 }
 
-func (c *Conn) check(now time.Time, ev *events) error {
+func (c *Conn) lockedCheck(now time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil
+	}
+	err := c.check(now)
+	if err == nil {
+		c.flush()
+		c.timer.Reset(c.tick())
+	}
+	c.idleDone()
+	return err
+}
+
+func (c *Conn) check(now time.Time) error {
 	if !c.setAcked && now.Sub(c.setSentAt) > c.cfg.SettingsTimeout {
 		return connErr(ErrCodeSettingsTimeout, ErrSettingsTimeout)
 	}
@@ -66,7 +68,7 @@ func (c *Conn) check(now time.Time, ev *events) error {
 	}
 	for i := 0; i < len(c.blocked); i++ {
 		if s := c.blocked[i]; now.Sub(s.progress) > c.cfg.StallTimeout {
-			c.resetLocked(s, ErrCodeCancel, ErrStalled, ev)
+			c.resetLocked(s, ErrCodeCancel, ErrStalled)
 			i--
 		}
 	}

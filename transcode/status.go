@@ -3,53 +3,24 @@ package transcode
 import (
 	"encoding/base64"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/straitgw/strait/rpc"
 )
 
-// httpStatuses maps gRPC codes to HTTP statuses the way google.rpc.Code
-// documents them (and Envoy, grpc-gateway and vanguard agree).
-var httpStatuses = [...]int{
-	0:  200, // OK
-	1:  499, // CANCELLED
-	2:  500, // UNKNOWN
-	3:  400, // INVALID_ARGUMENT
-	4:  504, // DEADLINE_EXCEEDED
-	5:  404, // NOT_FOUND
-	6:  409, // ALREADY_EXISTS
-	7:  403, // PERMISSION_DENIED
-	8:  429, // RESOURCE_EXHAUSTED
-	9:  400, // FAILED_PRECONDITION
-	10: 409, // ABORTED
-	11: 400, // OUT_OF_RANGE
-	12: 501, // UNIMPLEMENTED
-	13: 500, // INTERNAL
-	14: 503, // UNAVAILABLE
-	15: 500, // DATA_LOSS
-	16: 401, // UNAUTHENTICATED
-}
-
-// HTTPStatus returns the HTTP status for a gRPC status code; codes outside
-// the known range are 500.
-func HTTPStatus(grpcCode uint32) int {
-	if grpcCode < uint32(len(httpStatuses)) {
-		return httpStatuses[grpcCode]
-	}
-	return 500
-}
-
 // AppendStatusJSON appends {"code":N,"message":"...","details":[...]}.
-// detailsBin is the grpc-status-details-bin value (a serialized
+// st.Details is the grpc-status-details-bin value (a serialized
 // google.rpc.Status, already base64-decoded); its Any details are rendered
 // through s when s has google.protobuf.Any and the detail's type, else as
 // {"@type":..., "value": base64}. s may be nil.
-func AppendStatusJSON(dst []byte, code uint32, msg string, detailsBin []byte, s *Schema) []byte {
+func AppendStatusJSON(dst []byte, st rpc.Status, s *Schema) []byte {
+	detailsBin := st.Details
 	dst = append(dst, `{"code":`...)
-	dst = strconv.AppendUint(dst, uint64(code), 10)
+	dst = strconv.AppendUint(dst, uint64(st.Code), 10)
 	dst = append(dst, `,"message":`...)
-	dst = appendStatusString(dst, msg)
+	dst = appendStatusString(dst, st.Message)
 	dst = append(dst, `,"details":[`...)
 	first := true
 	for _, anyWire := range statusDetails(detailsBin) {
@@ -158,47 +129,3 @@ func appendStatusString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
-
-// DecodeGRPCMessage decodes a grpc-message header value, which gRPC
-// percent-encodes (PROTOCOL-HTTP2.md, "Responses"). A malformed escape is
-// kept as it is, as the spec asks of receivers.
-func DecodeGRPCMessage(s string) string {
-	if strings.IndexByte(s, '%') < 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) && pctUnhex(s[i+1]) >= 0 && pctUnhex(s[i+2]) >= 0 {
-			b = append(b, byte(pctUnhex(s[i+1])<<4|pctUnhex(s[i+2])))
-			i += 2
-			continue
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
-}
-
-// EncodeGRPCMessage percent-encodes a status message for the grpc-message
-// header: bytes outside printable ASCII, and '%'.
-func EncodeGRPCMessage(s string) string {
-	need := false
-	for i := 0; i < len(s) && !need; i++ {
-		need = grpcMessageEscaped(s[i])
-	}
-	if !need {
-		return s
-	}
-	const hexDigits = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+16)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if grpcMessageEscaped(c) {
-			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
-			continue
-		}
-		b = append(b, c)
-	}
-	return string(b)
-}
-
-func grpcMessageEscaped(c byte) bool { return c < 0x20 || c > 0x7e || c == '%' }

@@ -3,9 +3,12 @@ package upstream
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/cloudwego/netpoll"
+
+	"github.com/straitgw/strait/internal/poison"
 
 	"github.com/straitgw/strait/h2"
 )
@@ -15,6 +18,7 @@ import (
 type clientConn struct {
 	h2    *h2.Conn
 	nc    netpoll.Connection
+	r     poison.Reader // nc's reader (see internal/poison)
 	ep    *endpoint
 	batch Batch // used by the worker running onRequest only
 }
@@ -30,9 +34,10 @@ func (e *endpoint) dial() (*clientConn, error) {
 		e.mu.Unlock()
 		return nil, err
 	}
-	c := &clientConn{nc: nc, ep: e}
+	c := &clientConn{nc: nc, ep: e, r: poison.Wrap(nc.Reader())}
 	hc := cfg.H2
 	hc.OnWait = c.batch.End
+	hc.OnPanic = cfg.OnPanic
 	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, hc)
 	// A partial frame waits in Next for at most this long.
 	_ = nc.SetReadTimeout(30 * time.Second)
@@ -54,7 +59,8 @@ func (e *endpoint) dial() (*clientConn, error) {
 }
 
 func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
-	err := c.h2.Serve(nc.Reader())
+	defer c.recoverPanic()
+	err := c.h2.Serve(c.r)
 	c.batch.End()
 	if err != nil {
 		nc.Close()
@@ -69,4 +75,22 @@ func (c *clientConn) onClose(netpoll.Connection) error {
 	// Off netpoll's poller goroutine: failing the streams writes to clients.
 	go c.h2.Closed(ErrConnLost)
 	return nil
+}
+
+// recoverPanic guards onRequest: netpoll's worker pool would only print a
+// panic and leave the connection half updated. The connection is aborted
+// (its streams fail with the panic, which callers map to INTERNAL), and
+// the panic is reported, or raised again when no one listens.
+func (c *clientConn) recoverPanic() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	err := &h2.PanicError{Value: v, Stack: debug.Stack()}
+	c.h2.Abort(err)
+	c.nc.Close()
+	if c.ep.pool.cfg.OnPanic == nil {
+		panic(v)
+	}
+	c.ep.pool.cfg.OnPanic(err)
 }

@@ -23,6 +23,9 @@ type Config struct {
 	H2                  h2.Config     // client side settings
 	// RetryBackoff is how long a failed endpoint is skipped before a new dial.
 	RetryBackoff time.Duration
+	// OnPanic is told of a panic recovered while serving a connection (the
+	// connection is aborted: its streams fail); unset, it is raised again.
+	OnPanic func(*h2.PanicError)
 }
 
 func (c *Config) defaults() {

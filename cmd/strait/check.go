@@ -3,17 +3,14 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/straitgw/strait/engine"
 	"github.com/straitgw/strait/transcode"
 )
 
 // check validates a configuration as serve would, without binding or
-// dialing: the file, the descriptors, the routes they compile to and the
-// service names the file routes.
+// dialing (server reflection aside): the file, the descriptors, the routes
+// they compile to and the service names the file routes.
 func check(args []string, stdout, stderr io.Writer) error {
 	var g gatewayFlags
 	fs := newFlags("check", "--config strait.yaml [serve's flags, to check them too]", stdout)
@@ -29,17 +26,11 @@ func check(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	files, err := loadDescriptors(cfg)
+	files, err := cfg.Check()
 	if err != nil {
 		return err
 	}
-	if err := cfg.CheckServices(files); err != nil {
-		return err
-	}
-	e, err := engine.New(cfg)
+	e, err := engine.NewWithDescriptors(cfg, files)
 	if err != nil {
 		return err
 	}
@@ -53,27 +44,6 @@ func name(config string) string {
 		return "flags"
 	}
 	return config
-}
-
-// loadDescriptors reads each descriptor file on its own first, so an error
-// names the file it is in.
-func loadDescriptors(cfg engine.Config) (*protoregistry.Files, error) {
-	sets := append([][]byte(nil), cfg.DescriptorSets...)
-	for _, f := range cfg.Descriptors {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := transcode.LoadDescriptorSets(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		sets = append(sets, b)
-	}
-	refl, err := engine.ReflectDescriptors(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return transcode.LoadDescriptorSets(append(sets, refl...)...)
 }
 
 // routes prints the route table the descriptors compile to, one
@@ -97,11 +67,12 @@ func routes(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := loadDescriptors(cfg); err != nil {
+	files, err := cfg.LoadDescriptors()
+	if err != nil {
 		return err
 	}
 	cfg.Upstreams, cfg.Services = nil, nil // routing needs no upstream
-	e, err := engine.New(cfg)
+	e, err := engine.NewWithDescriptors(cfg, files)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +48,8 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if err := e.Start(); err != nil {
 		e.Close()
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -55,7 +60,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "strait demo: gateway on %s%s, bookstore gRPC service on %s\n\n", e.Addr(), adminNote(e), ln.Addr())
 	fmt.Fprint(stdout, demoCurls(e.Addr().String()))
 	fmt.Fprintln(stdout, "\nCtrl-C stops.")
-	waitForSignal()
+	<-ctx.Done()
 	fmt.Fprintln(stderr, "strait: shutting down")
 	return e.Close()
 }

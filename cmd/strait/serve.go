@@ -89,38 +89,29 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	files, err := loadDescriptors(cfg)
+	files, err := cfg.Check()
 	if err != nil {
-		return err
-	}
-	if err := cfg.CheckServices(files); err != nil {
 		return err
 	}
 	if err := probeUpstreams(cfg.Upstreams, stderr); err != nil {
 		return err
 	}
-	e, err := engine.New(cfg)
+	e, err := engine.NewWithDescriptors(cfg, files)
 	if err != nil {
 		return err
 	}
+	// Signals are caught before the port opens: one that arrives as soon
+	// as a client can connect must shut down, not kill.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	if err := e.Start(); err != nil {
 		e.Close()
 		return err
 	}
 	fmt.Fprintf(stderr, "strait: serving on %s%s; upstreams %s\n", e.Addr(), adminNote(e), upstreamList(cfg.Upstreams))
-	waitForSignal()
+	<-ctx.Done()
 	fmt.Fprintln(stderr, "strait: shutting down")
 	return e.Close()
-}
-
-// waitForSignal blocks until SIGINT or SIGTERM.
-func waitForSignal() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	<-ctx.Done()
 }
 
 func adminNote(e *engine.Engine) string {

@@ -1,4 +1,4 @@
-package transcode
+package descriptors
 
 import (
 	"context"
@@ -13,20 +13,21 @@ import (
 	rpbalpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // ErrReflection reports an upstream whose reflection service failed or
 // answered with an error.
-var ErrReflection = errors.New("transcode: server reflection")
+var ErrReflection = errors.New("descriptors: server reflection")
 
-// LoadReflection fetches the descriptors of services (all services the
-// upstream lists when none are named, except reflection itself) and of
-// every file they import, through gRPC server reflection: v1, or v1alpha
-// when the upstream only has that.
-func LoadReflection(ctx context.Context, conn grpc.ClientConnInterface, services ...string) (*protoregistry.Files, error) {
+// Reflect fetches the descriptors of services (all services the upstream
+// lists when none are named, except reflection itself) and of every file
+// they import, through gRPC server reflection: v1, or v1alpha when the
+// upstream only has that. It opens one stream (a second to fall back to
+// v1alpha). Imports the upstream does not serve but the Go registry has
+// (the well-known types) are left out of the set.
+func Reflect(ctx context.Context, conn grpc.ClientConnInterface, services ...string) (*descriptorpb.FileDescriptorSet, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	x, err := openReflection(ctx, conn)
@@ -44,16 +45,10 @@ func LoadReflection(ctx context.Context, conn grpc.ClientConnInterface, services
 		return nil, err
 	}
 	set := &descriptorpb.FileDescriptorSet{}
-	have := map[string][]byte{}
 	for _, name := range order {
 		set.File = append(set.File, fetched[name])
-		have[name] = nil
 	}
-	files, err := protodesc.NewFiles(withGlobalDeps(set, have))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrReflection, err)
-	}
-	return files, nil
+	return set, nil
 }
 
 // fetchFiles gets the files declaring services and, transitively, the

@@ -1,4 +1,4 @@
-package transcode
+package descriptors
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/reflection"
 	rpbalpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/straitgw/strait/transcode"
 )
 
 // reflectionServer starts a grpc-go server on loopback with the interop
@@ -39,13 +42,18 @@ func reflectionServer(t *testing.T, alphaOnly bool) *grpc.ClientConn {
 	return cc
 }
 
-func TestLoadReflection(t *testing.T) {
+func TestReflect(t *testing.T) {
 	for _, alpha := range []bool{false, true} {
 		cc := reflectionServer(t, alpha)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		for _, services := range [][]string{nil, {"grpc.testing.TestService"}} {
-			files, err := LoadReflection(ctx, cc, services...)
+			set, err := Reflect(ctx, cc, services...)
+			if err != nil {
+				t.Fatalf("alpha %v: %v", alpha, err)
+			}
+			raw, _ := proto.Marshal(set)
+			files, err := transcode.LoadDescriptorSets(raw)
 			if err != nil {
 				t.Fatalf("alpha %v: %v", alpha, err)
 			}
@@ -55,7 +63,7 @@ func TestLoadReflection(t *testing.T) {
 			if _, err := files.FindDescriptorByName("grpc.reflection.v1.ServerReflection"); err == nil {
 				t.Errorf("alpha %v: reflection service loaded; want it skipped", alpha)
 			}
-			s, err := NewSchema(files, Options{})
+			s, err := transcode.NewSchema(files, transcode.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,11 +80,11 @@ func TestLoadReflection(t *testing.T) {
 	}
 }
 
-func TestLoadReflectionErrors(t *testing.T) {
+func TestReflectErrors(t *testing.T) {
 	cc := reflectionServer(t, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := LoadReflection(ctx, cc, "no.such.Service"); !errors.Is(err, ErrReflection) {
+	if _, err := Reflect(ctx, cc, "no.such.Service"); !errors.Is(err, ErrReflection) {
 		t.Fatalf("unknown service: got %v; want ErrReflection", err)
 	}
 	// A server without reflection at all.
@@ -92,7 +100,7 @@ func TestLoadReflectionErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bare.Close()
-	if _, err := LoadReflection(ctx, bare); !errors.Is(err, ErrReflection) {
+	if _, err := Reflect(ctx, bare); !errors.Is(err, ErrReflection) {
 		t.Fatalf("no reflection: got %v; want ErrReflection", err)
 	}
 }

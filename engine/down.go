@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/upstream"
+)
+
+// downstream is where a response goes: an HTTP/1.1 connection (h1Conn),
+// an h2 stream (h2Response) or an embedding server (gather). An exchange
+// calls it one call at a time, under its leg's lock, from whichever
+// goroutine advances the exchange; implementations copy what they keep.
+type downstream interface {
+	// head starts the response. fields are response metadata (lower-case
+	// names, no pseudo-headers). length < 0 means the body is streamed;
+	// end means there is no body at all (a trailers-only gRPC response).
+	head(status int, ctype string, fields []h2.Field, length int, end bool)
+	// data writes body bytes; end finishes the response.
+	data(p []byte, end bool)
+	// trailers finishes the response with trailer fields.
+	trailers(fields []h2.Field)
+	// abort ends the response without finishing it: RST_STREAM code on
+	// h2; on HTTP/1.1 the connection closes.
+	abort(code h2.ErrCode)
+	// backlog is how many response bytes wait for the client to read.
+	backlog() int
+	// cork adds the client's connection to a worker's batch.
+	cork(b *upstream.Batch)
+}
+
+// h2Response is an h2 stream as a downstream.
+type h2Response struct {
+	s    *h2.Stream
+	hdrs []h2.Field // scratch for the response HEADERS
+}
+
+func (r *h2Response) head(status int, ctype string, fields []h2.Field, length int, end bool) {
+	fs := append(r.hdrs[:0], h2.Field{Name: ":status", Value: statusValue(status)})
+	if ctype != "" {
+		fs = append(fs, h2.Field{Name: "content-type", Value: ctype})
+	}
+	if length >= 0 && !end {
+		fs = append(fs, h2.Field{Name: "content-length", Value: strconv.Itoa(length)})
+	}
+	fs = append(fs, fields...)
+	r.hdrs = fs
+	_ = r.s.WriteHeaders(fs, end)
+}
+
+func (r *h2Response) data(p []byte, end bool) {
+	if err := r.s.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
+		// Only an upstream that ignores our window gets here: the
+		// exchange withholds credit long before the buffer fills.
+		r.s.Reset(h2.ErrCodeFlowControl)
+	}
+}
+
+func (r *h2Response) trailers(fields []h2.Field) { _ = r.s.WriteHeaders(fields, true) }
+func (r *h2Response) abort(code h2.ErrCode)      { r.s.Reset(code) }
+func (r *h2Response) backlog() int               { return r.s.Buffered() }
+func (r *h2Response) cork(b *upstream.Batch)     { b.Cork(r.s.Conn()) }
+
+// statusValue formats an HTTP status without allocating for common ones.
+func statusValue(status int) string {
+	switch status {
+	case 200:
+		return "200"
+	case 400:
+		return "400"
+	case 404:
+		return "404"
+	case 503:
+		return "503"
+	}
+	return strconv.Itoa(status)
+}

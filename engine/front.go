@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/rpc"
+	"github.com/straitgw/strait/transcode"
+	"github.com/straitgw/strait/upstream"
+)
+
+// kind is how a request is served.
+type kind uint8
+
+const (
+	kindREST kind = iota // JSON transcoded to one gRPC call
+	kindGRPC             // native gRPC, relayed frame by frame (h2 only)
+	kindWeb              // gRPC-Web, relayed with its framing translated
+)
+
+// classify picks the kind from the content type.
+func classify(ctype []byte) kind {
+	rest, ok := strings.CutPrefix(bstr(ctype), "application/grpc")
+	switch {
+	case !ok:
+		return kindREST
+	case strings.HasPrefix(rest, "-web"):
+		return kindWeb
+	case rest == "" || rest[0] == '+' || rest[0] == ';':
+		return kindGRPC
+	}
+	return kindREST
+}
+
+// request is what every front end (HTTP/1.1, h2, an embedding server)
+// hands to start, whatever the protocol. Its strings and slices may be
+// views of the front end's buffers: they are valid only until start
+// returns, and start copies what the exchange keeps.
+type request struct {
+	kind      kind
+	method    string
+	path      []byte // without the query
+	query     []byte // after '?'
+	authority string
+	ctype     []byte
+	meta      []h2.Field // the other headers, lower-case names, in order
+	body      []byte     // the body, or its first bytes when more follow
+	end       bool       // the body is complete
+	timeout   time.Duration
+
+	// Scratch a front end may reuse across its requests (nil: fresh).
+	match  *transcode.Match
+	msg    []byte
+	fields []h2.Field
+}
+
+// sbytes views an immutable string as bytes for APIs that only read them;
+// nothing may write through the result.
+func sbytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// start serves req: it routes it, opens its upstream stream and sends the
+// body it has; the response goes to down. in is the client's h2 stream
+// when the body goes on streaming (gRPC and gRPC-Web over h2): the
+// returned exchange is then that stream's handler. b is the batch of the
+// calling worker (nil: start uses its own). A request answered by the
+// gateway itself returns a nil exchange.
+func (e *Engine) start(s *snapshot, b *upstream.Batch, req *request, down downstream,
+	in *h2.Stream, inBatch *upstream.Batch) exchange {
+	var own upstream.Batch
+	if b == nil {
+		b = &own
+		defer own.End() // after every lock is released: it delivers callbacks
+	}
+	if req.kind == kindREST {
+		return e.startCall(s, b, req, down)
+	}
+	return e.startRelay(s, b, req, down, in, inBatch)
+}
+
+// upstreamFields builds the upstream HEADERS into req.fields: pseudo
+// fields, content type, the metadata that travels, and the deadline.
+func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field, time.Duration) {
+	fs := append(req.fields[:0],
+		h2.Field{Name: ":method", Value: "POST"},
+		h2.Field{Name: ":scheme", Value: "http"},
+		h2.Field{Name: ":path", Value: path},
+		h2.Field{Name: ":authority", Value: req.authority},
+		h2.Field{Name: "content-type", Value: ctype},
+		h2.Field{Name: "te", Value: "trailers"},
+	)
+	var timeout string
+	for _, f := range req.meta {
+		if f.Name == "grpc-timeout" {
+			timeout = f.Value
+		}
+		if metadataOK(req.kind, f.Name) {
+			fs = append(fs, f)
+		}
+	}
+	d := s.deadline(timeout)
+	if req.timeout > 0 && (d == 0 || req.timeout < d) {
+		d = req.timeout
+	}
+	fs = appendTimeout(fs, d)
+	req.fields = fs
+	return fs, d
+}
+
+// startCall starts a REST exchange.
+func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down downstream) exchange {
+	m := req.match
+	if m == nil {
+		m = new(transcode.Match)
+	}
+	msg, rej := s.prepareREST(m, req)
+	req.msg = msg
+	if rej != nil {
+		e.replyJSON(s, down, rej.status, rej.rpcStatus(), rej.fields())
+		return nil
+	}
+	fs, d := s.upstreamFields(req, m.Route.GRPCPath, "application/grpc")
+	c := newCall(e, s, m.Route, down)
+	c.mu.Lock()
+	err := c.open(b, s.pool(m.Route.Service), fs, false, c, d, c.onTimeout)
+	if err == nil {
+		err = c.up.WriteData(msg, true)
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.cancel()
+		e.replyJSON(s, down, 503, rpc.New(rpc.CodeUnavailable, err.Error()), nil)
+		return nil
+	}
+	return c
+}
+
+// startRelay starts a gRPC or gRPC-Web exchange. The relay is returned
+// even when answered at once, as the client stream's handler.
+func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down downstream,
+	in *h2.Stream, inBatch *upstream.Batch) exchange {
+	r := &relay{leg: leg{e: e, snap: s, down: down}, in: in, inBatch: inBatch, web: req.kind == kindWeb}
+	ctype := bstr(req.ctype)
+	upType := ctype
+	r.ctype = strings.Clone(responseType(ctype)) // kept for replies
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.web {
+		t, err := parseWebType(ctype)
+		if err != nil {
+			r.ctype = "application/grpc-web+proto"
+			r.fail(rpc.New(rpc.CodeInvalidArgument, "unsupported content type "+quoteCT(ctype)))
+			return r
+		}
+		r.text, upType = t.text, t.upstreamType()
+	}
+	path := bstr(req.path)
+	svc, ok := serviceOf(path)
+	if !ok || req.method != "POST" {
+		r.fail(rpc.New(rpc.CodeUnimplemented, "no gRPC method at "+quoteCT(path)))
+		return r
+	}
+	fs, d := s.upstreamFields(req, path, upType)
+	body, end := req.body, req.end
+	if err := r.open(b, s.pool(svc), fs, end && len(body) == 0, r, d, r.onTimeout); err != nil {
+		r.fail(rpc.New(rpc.CodeUnavailable, err.Error()))
+		return r
+	}
+	if len(body) > 0 {
+		r.sendBody(body, end)
+	}
+	return r
+}
+
+// sendBody sends a request body the front end already holds.
+func (r *relay) sendBody(body []byte, end bool) {
+	if r.text {
+		var err error
+		if body, err = r.dec.decode(r.buf[:0], body, end); err != nil {
+			r.fail(rpc.New(rpc.CodeInvalidArgument, err.Error()))
+			return
+		}
+		r.buf = body
+	}
+	if err := r.up.WriteData(body, end); err != nil {
+		r.fail(streamStatus(err, r.deadline))
+	}
+}
+
+// serviceOf extracts "pkg.Service" from a gRPC path "/pkg.Service/Method".
+// The name is a view of path: compare or copy it, do not keep it.
+func serviceOf(path string) (protoreflect.FullName, bool) {
+	if len(path) < 4 || path[0] != '/' {
+		return "", false
+	}
+	svc, method, ok := strings.Cut(path[1:], "/")
+	if !ok || svc == "" || method == "" || strings.Contains(method, "/") {
+		return "", false
+	}
+	return protoreflect.FullName(svc), true
+}
+
+// quoteCT quotes a client-supplied value for an error message.
+func quoteCT(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	return strconv.Quote(v)
+}
