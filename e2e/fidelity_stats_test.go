@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fstats counts calls per protocol and kind, and mismatches per class.
@@ -15,14 +16,17 @@ type fstats struct {
 	classes map[string]*class
 }
 
-type cell struct{ calls, bytes, mismatched, errors int }
+type cell struct {
+	calls, bytes, mismatched, errors int
+	took, slowest                    time.Duration
+}
 
 type class struct {
 	n        int
 	examples []string
 }
 
-func (s *fstats) add(c *fcase, o *outcome, errs []string) {
+func (s *fstats) add(c *fcase, o *outcome, errs []string, took time.Duration) {
 	n := 0
 	for _, r := range c.reqs {
 		n += len(r.Payload)
@@ -35,6 +39,8 @@ func (s *fstats) add(c *fcase, o *outcome, errs []string) {
 	cl := &s.cells[c.p][c.k]
 	cl.calls++
 	cl.bytes += n
+	cl.took += took
+	cl.slowest = max(cl.slowest, took)
 	if o.err != nil {
 		cl.errors++
 	}
@@ -70,7 +76,7 @@ func (s *fstats) report(t *testing.T) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-9s %-7s %8s %12s %10s %7s\n", "protocol", "kind", "calls", "bytes", "mismatched", "errors")
+	fmt.Fprintf(&b, "%-9s %-7s %8s %12s %10s %7s %9s %9s\n", "protocol", "kind", "calls", "bytes", "mismatched", "errors", "mean ms", "max ms")
 	var tot cell
 	for p := range numProtocols {
 		for k := range numKinds {
@@ -78,7 +84,8 @@ func (s *fstats) report(t *testing.T) int {
 			if c.calls == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "%-9s %-7s %8d %12d %10d %7d\n", p, k, c.calls, c.bytes, c.mismatched, c.errors)
+			fmt.Fprintf(&b, "%-9s %-7s %8d %12d %10d %7d %9d %9d\n", p, k, c.calls, c.bytes, c.mismatched, c.errors,
+				(c.took / time.Duration(c.calls)).Milliseconds(), c.slowest.Milliseconds())
 			tot.calls += c.calls
 			tot.bytes += c.bytes
 			tot.mismatched += c.mismatched

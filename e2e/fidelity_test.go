@@ -154,6 +154,7 @@ func (fw *fidelityWorker) close() {
 // one makes a random call and checks it.
 func (fw *fidelityWorker) one(st *fstats, id string) {
 	c := fw.gen.newCase(id, fw.p)
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	var o *outcome
@@ -167,6 +168,7 @@ func (fw *fidelityWorker) one(st *fstats, id string) {
 	case protoTextH1, protoTextH2:
 		o = webTextCall(ctx, fw.hc, fw.g.Listen, c)
 	}
+	took := time.Since(start)
 	// A call that ended as asked has its upstream record already (the
 	// echo server records before it answers); others may have none.
 	wait := 3 * time.Second
@@ -175,5 +177,5 @@ func (fw *fidelityWorker) one(st *fstats, id string) {
 	}
 	k := checker{c: c}
 	k.check(o, fw.g.take(c.id, wait))
-	st.add(c, o, k.errs)
+	st.add(c, o, k.errs, took)
 }
