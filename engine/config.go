@@ -3,7 +3,7 @@ package engine
 import "time"
 
 // Config is the whole gateway configuration. It is immutable once handed to
-// New; a reload builds a new Config and swaps the snapshot.
+// New, which compiles it into a snapshot.
 type Config struct {
 	Listen      string           `yaml:"listen"`
 	Admin       string           `yaml:"admin"`

@@ -31,8 +31,8 @@ type Engine struct {
 	done    chan struct{}
 }
 
-// snapshot is everything a request needs, swapped whole on reload; a request
-// keeps the snapshot it started with.
+// snapshot is everything a request needs, built once from a Config; a
+// request keeps the snapshot it started with.
 type snapshot struct {
 	cfg    Config
 	schema *transcode.Schema

@@ -16,15 +16,25 @@ import (
 // in its dynamic table and as map keys, until the entry is evicted, so a
 // kept view would change under it: wrong headers on later requests, and a
 // corrupted table that panics. So every string the Encoder may keep is
-// owned here first; strings it cannot keep pass through as they are.
+// owned here first, and only fields worth keeping are offered to it.
+//
+// Worth keeping means seen before: a value is sent as a literal the first
+// time (marked never-indexed, so the Encoder keeps nothing and nothing is
+// copied), and indexed from its second sighting on. Values unique to one
+// request (request ids, tokens, trace ids) then never churn the 4 KiB
+// table nor cost a copy, while repeated ones (user agents, tenants,
+// content types) shrink to an index byte after the second request.
 type encoder struct {
 	enc  *hpack.Encoder
 	buf  bytes.Buffer
 	seed maphash.Seed
-	// recent caches owned copies of recently encoded strings, so that a
-	// value repeated on every request (a user agent, a tenant) is copied
-	// once, not once per request. Direct-mapped: bounded memory, no map.
-	recent [256]string
+	// seen holds hashes of recently sent values, direct-mapped: a value
+	// whose hash is in its slot was sent before.
+	seen *[256]uint64
+	// recent caches owned copies of indexed strings, so that a repeated
+	// value is copied once, not once per request. Direct-mapped too:
+	// bounded memory, no map, no lock.
+	recent *[128]string
 }
 
 // maxTableSize is the largest dynamic table x/net's Encoder ever uses: it
@@ -51,21 +61,38 @@ func (e *encoder) encode(fields []Field) (b []byte, err *PanicError) {
 			err = &PanicError{Value: v, Stack: debug.Stack()}
 		}
 	}()
+	if e.seen == nil {
+		e.seen, e.recent = new([256]uint64), new([128]string)
+	}
 	e.buf.Reset()
 	for _, f := range fields {
-		if neverIndexed(f.Name) {
+		switch {
+		case neverIndexed(f.Name):
 			f.Sensitive = true
-		}
-		if !f.Sensitive && f.Size() <= maxTableSize {
+		case f.Sensitive || f.Size() > maxTableSize:
+		case e.sentBefore(f.Value):
 			f.Name, f.Value = e.own(f.Name), e.own(f.Value)
+		default:
+			f.Sensitive = true // first sighting: a literal, kept by no one
 		}
 		_ = e.enc.WriteField(f) // writes to a bytes.Buffer: cannot fail
 	}
 	return e.buf.Bytes(), nil
 }
 
+// sentBefore reports whether v was sent recently, and marks it sent.
+func (e *encoder) sentBefore(v string) bool {
+	h := maphash.String(e.seed, v)
+	slot := &e.seen[h%uint64(len(e.seen))]
+	if *slot == h {
+		return true
+	}
+	*slot = h
+	return false
+}
+
 // own returns a copy of s that no one else can change: from the cache when
-// the same string was encoded recently, else a new one.
+// the same string was indexed recently, else a new one.
 func (e *encoder) own(s string) string {
 	if s == "" {
 		return ""

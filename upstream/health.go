@@ -20,19 +20,23 @@ func (p *Pool) StartHealthChecks(interval, timeout time.Duration) {
 		return
 	}
 	for _, e := range p.endpoints {
-		e := e
-		var t *time.Timer
-		t = time.AfterFunc(interval, func() {
-			if p.closed.Load() {
-				return
-			}
-			e.probe(timeout, func() {
-				if !p.closed.Load() {
-					t.Reset(interval)
-				}
-			})
-		})
+		e.scheduleProbe(interval, timeout)
 	}
+}
+
+// scheduleProbe runs the next probe of e after interval; each round arms
+// a timer of its own, so no timer is shared with its own callback.
+func (e *endpoint) scheduleProbe(interval, timeout time.Duration) {
+	time.AfterFunc(interval, func() {
+		if e.pool.closed.Load() {
+			return
+		}
+		e.probe(timeout, func() {
+			if !e.pool.closed.Load() {
+				e.scheduleProbe(interval, timeout)
+			}
+		})
+	})
 }
 
 // probe runs one Check on e and records the outcome, then calls next.
@@ -111,5 +115,6 @@ func (h *healthCall) doneLocked(ok bool) {
 		h.timer.Stop()
 	}
 	h.e.unhealthy.Store(!ok)
+	h.e.probes.Add(1)
 	h.next()
 }

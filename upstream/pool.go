@@ -137,7 +137,8 @@ func (p *Pool) Stats() map[string]int {
 }
 
 type endpoint struct {
-	unhealthy atomic.Bool // last health probe failed
+	unhealthy atomic.Bool  // last health probe failed
+	probes    atomic.Int64 // health probes completed
 	addr      string
 	pool      *Pool
 	mu        sync.Mutex

@@ -19,19 +19,52 @@ import (
 )
 
 func main() {
-	quick := flag.Bool("quick", false, "a ~2 minute subset: headline at 64 and 1000 connections, gRPC unary")
+	quick := flag.Bool("quick", false, "a ~2 minute subset: headline at 64 and 1000 connections, gRPC and gRPC-Web unary")
 	profile := flag.Bool("profile", false, "profile strait under the headline load instead of benchmarking")
 	dur := flag.Duration("duration", 0, "one measured run (default 4s, quick 2s)")
 	repeats := flag.Int("repeats", 0, "interleaved repeats (default 3, quick 2)")
 	only := flag.String("gateways", "", "comma-separated subset of "+strings.Join(harness.AllGateways, ","))
-	workloads := flag.String("workloads", "", "comma-separated subset of workload names (rest-1k-h1, grpc-1k, ...)")
+	workloads := flag.String("workloads", "", "comma-separated subset of "+strings.Join(harness.WorkloadNames(), ","))
+	headers := flag.String("headers", "varied", "varied: a fresh x-request-id and authorization on every request (wrk script, h2gen); "+
+		"fixed: the same bytes every time (static wrk script, h2load), as the figures before varied headers")
+	h2tool := flag.String("h2tool", "", "tool for the h2c and gRPC workloads: h2gen or h2load (fixed headers only); default h2gen, or h2load with -headers fixed")
+	seed := flag.Uint64("seed", 1, "seed of the varied header values (each run adds its number)")
+	baseline := flag.String("baseline", "", "divide every ratio by this gateway (e.g. strait-before) where it runs")
+	var bins, revs listFlag
+	flag.Var(&bins, "strait-bin", "NAME=PATH: also run this strait binary as gateway NAME (strait-before, ...; strait=PATH replaces the build); repeatable")
+	flag.Var(&revs, "strait-rev", "NAME=REV: also run strait built from git revision REV of the main module as gateway NAME; repeatable")
 	pprofDir := flag.String("pprof", "", "directory for a CPU profile of strait during every measured run")
 	install := flag.Bool("install", true, "install missing tools and regenerate the proto code")
 	out := flag.String("out", "", "markdown table to write (default results/latest.md, quick results/quick.md)")
 	secs := flag.Int("seconds", 10, "CPU profile length (-profile)")
 	limit := flag.Duration("timeout", 0, "stop everything after this (default 25m, quick 8m)")
 	flag.Parse()
-	o := harness.Options{Quick: *quick, Duration: *dur, Repeats: *repeats, Install: *install, Warmup: time.Second}
+	o := harness.Options{Quick: *quick, Duration: *dur, Repeats: *repeats, Install: *install, Warmup: time.Second,
+		Seed: *seed, H2Tool: *h2tool, Baseline: *baseline}
+	switch *headers {
+	case "varied":
+	case "fixed":
+		o.Fixed = true
+	default:
+		log.Fatalf("-headers is varied or fixed, not %q", *headers)
+	}
+	for _, kv := range bins {
+		name, path, err := harness.ParseStraitBin(kv)
+		if err != nil {
+			log.Fatal(err)
+		}
+		o.Straits = append(o.Straits, harness.StraitBin{Name: name, Path: path})
+	}
+	for _, kv := range revs {
+		name, rev, err := harness.ParseStraitBin(kv)
+		if err != nil {
+			log.Fatal(err)
+		}
+		o.Straits = append(o.Straits, harness.StraitBin{Name: name, Rev: rev})
+	}
+	if err := o.Validate(); err != nil {
+		log.Fatal(err)
+	}
 	if *only != "" {
 		o.Gateways = strings.Split(*only, ",")
 	}
@@ -67,6 +100,12 @@ func main() {
 	stop()
 	os.Exit(code)
 }
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func defaults(o *harness.Options, limit *time.Duration) {
 	if o.Duration == 0 {

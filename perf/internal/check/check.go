@@ -17,6 +17,7 @@ import (
 
 	benchv1 "github.com/straitgw/strait/perf/gen/benchv1"
 	"github.com/straitgw/strait/perf/internal/payload"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -25,6 +26,8 @@ import (
 var ErrMismatch = errors.New("check: answer differs from what was sent")
 
 // Client returns an HTTP client speaking HTTP/1.1, or prior-knowledge h2c.
+// It sends a request's outgoing gRPC metadata (metadata.NewOutgoingContext)
+// as headers, so one context carries the same headers to every check.
 func Client(h2c bool) *http.Client {
 	var p http.Protocols
 	if h2c {
@@ -32,7 +35,21 @@ func Client(h2c bool) *http.Client {
 	} else {
 		p.SetHTTP1(true)
 	}
-	return &http.Client{Transport: &http.Transport{Protocols: &p}}
+	return &http.Client{Transport: mdTransport{&http.Transport{Protocols: &p}}}
+}
+
+type mdTransport struct{ http.RoundTripper }
+
+func (t mdTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if md, ok := metadata.FromOutgoingContext(req.Context()); ok {
+		req = req.Clone(req.Context())
+		for k, vs := range md {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+	}
+	return t.RoundTripper.RoundTrip(req)
 }
 
 // RESTUnary posts body to url and wants a 200 JSON answer equal to want.

@@ -5,6 +5,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -46,7 +48,49 @@ type Env struct {
 	Upstream string // the shared upstream's address
 	Desc     string // proto/bench.pb
 
-	StraitErr error // strait did not build
+	// Straits are the strait binaries by gateway name: "strait" (built from
+	// this checkout unless -strait-bin strait=PATH) and any other added
+	// with -strait-bin or -strait-rev. A binary that did not build has an
+	// error in StraitErrs instead; its cells read failed.
+	Straits    map[string]string
+	StraitErrs map[string]error
+}
+
+// StraitBin is a strait binary to run as the gateway Name: a file (Path)
+// or built from a git revision of the main module (Rev).
+type StraitBin struct {
+	Name, Path, Rev string
+}
+
+// ParseStraitBin reads NAME=PATH (or NAME=REV for revisions).
+func ParseStraitBin(s string) (name, value string, err error) {
+	name, value, ok := strings.Cut(s, "=")
+	if !ok || value == "" || !validStraitName(name) {
+		return "", "", fmt.Errorf("harness: want NAME=VALUE with NAME strait or strait-SOMETHING, got %q", s)
+	}
+	return name, value, nil
+}
+
+func validStraitName(n string) bool {
+	if n == Strait {
+		return true
+	}
+	rest, ok := strings.CutPrefix(n, Strait+"-")
+	if !ok || rest == "" || slices.Contains(AllGateways, n) {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// IsStrait says whether a gateway name is strait or a strait variant
+// (strait-before, ...).
+func IsStrait(name string) bool {
+	return name == Strait || strings.HasPrefix(name, Strait+"-")
 }
 
 var gomaxprocs1 = []string{"GOMAXPROCS=1"}
@@ -55,8 +99,8 @@ var gomaxprocs1 = []string{"GOMAXPROCS=1"}
 // never fails: a gateway that does not come up carries Err.
 func (e *Env) StartGateway(name string) *Gateway {
 	g := &Gateway{Name: name}
-	if name == Strait && e.StraitErr != nil {
-		g.Err = fmt.Errorf("build: %w", e.StraitErr)
+	if err := e.StraitErrs[name]; IsStrait(name) && err != nil {
+		g.Err = fmt.Errorf("build: %w", err)
 		return g
 	}
 	addr, err := FreePort()
@@ -84,15 +128,20 @@ func (e *Env) launch(g *Gateway) (*Proc, error) {
 		return e.Procs.Start(kind, GatewayCPU, gomaxprocs1, bin("peer"),
 			"-kind", kind, "-listen", g.Addr, "-upstream", e.Upstream, "-descriptors", e.Desc)
 	}
-	switch g.Name {
-	case Strait:
+	if IsStrait(g.Name) {
+		path, ok := e.Straits[g.Name]
+		if !ok {
+			return nil, fmt.Errorf("harness: no binary for %s (-strait-bin %s=PATH)", g.Name, g.Name)
+		}
 		admin, err := FreePort()
 		if err != nil {
 			return nil, err
 		}
 		g.Admin = admin
-		return e.Procs.Start("strait", GatewayCPU, gomaxprocs1, bin("strait"), "serve",
+		return e.Procs.Start(g.Name, GatewayCPU, gomaxprocs1, path, "serve",
 			"--listen", g.Addr, "--upstream", e.Upstream, "--descriptors", e.Desc, "--admin", admin)
+	}
+	switch g.Name {
 	case GRPCGateway:
 		return peer("grpcgateway")
 	case Vanguard:

@@ -17,13 +17,12 @@ import (
 // Profile runs the headline load against strait for secs+4 seconds while it
 // fetches a CPU profile of secs seconds and then a heap profile from strait's
 // admin /debug/pprof, and writes `go tool pprof -top` of both to outMD.
-func Profile(ctx context.Context, g *Gateway, secs int, tmp, resultsDir, outMD string) error {
+func Profile(ctx context.Context, o Options, g *Gateway, secs int, tmp, resultsDir, outMD string) error {
 	if g.Err != nil {
 		return fmt.Errorf("strait: %w", g.Err)
 	}
 	w := Workloads()[0]
-	spec := load.Spec{URL: "http://" + g.Addr + w.Path, Method: w.Method, Body: w.Body, Headers: w.Headers,
-		Conns: 64, Duration: time.Duration(secs+4) * time.Second, CPU: LoadCPU, Dir: tmp}
+	spec := Spec(o, Cell{w, 64}, g.Addr, time.Duration(secs+4)*time.Second, tmp)
 	type done struct {
 		r   load.Result
 		err error
@@ -46,10 +45,17 @@ func Profile(ctx context.Context, g *Gateway, secs int, tmp, resultsDir, outMD s
 	}
 	bin := filepath.Join(filepath.Dir(resultsDir), "bin", "strait")
 	var b strings.Builder
-	fmt.Fprintf(&b, "# strait profile under the headline load\n\n%s, 64 connections, wrk; strait pinned to CPU %s with GOMAXPROCS=1.\n",
-		w.Title, GatewayCPU)
+	hdrs := "varied headers (a fresh x-request-id and authorization per request)"
+	if o.Fixed {
+		hdrs = "fixed headers"
+	}
+	fmt.Fprintf(&b, "# strait profile under the headline load\n\n%s, 64 connections, wrk, %s; strait pinned to CPU %s with GOMAXPROCS=1.\n",
+		w.Title, hdrs, GatewayCPU)
 	fmt.Fprintf(&b, "Load over %v: %d requests, %.0f req/s, P50 %v, P99 %v, %d errors.\n",
 		spec.Duration, ld.r.Requests, ld.r.QPS, ld.r.P50, ld.r.P99, ld.r.Errors)
+	if share := float64(ld.r.Errors) / float64(max(ld.r.Requests+ld.r.Errors, 1)); share > MaxErrorShare {
+		fmt.Fprintf(&b, "\n**%.0f%% of the requests failed (%s): this profiles a gateway answering errors, not the headline load.**\n\n", 100*share, ld.r.Why)
+	}
 	fmt.Fprintf(&b, "Profiles: results/strait.cpu.pprof (%d s), results/strait.heap.pprof. Regenerate with `make profile`.\n", secs)
 	for _, p := range []struct{ title, file, extra string }{
 		{"CPU (flat)", cpuFile, ""}, {"CPU (cumulative)", cpuFile, "-cum"},

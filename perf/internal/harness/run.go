@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/straitgw/strait/perf/internal/load"
 	"github.com/straitgw/strait/perf/internal/proc"
+	"github.com/straitgw/strait/perf/internal/reqhdr"
+	"google.golang.org/grpc/metadata"
 )
 
 // ErrGatewayExited is a run's error when the gateway died under load.
@@ -29,14 +32,94 @@ type Options struct {
 	Workloads []string // subset of workload names; empty = the plan's
 	Install   bool     // apt-get / go install missing tools, regenerate
 	PprofDir  string   // when set, a CPU profile of strait for every measured run
+
+	// Fixed sends the same header bytes on every request (wrk's static
+	// script, h2load), as before varied headers: the old figures. By
+	// default every request carries a fresh x-request-id and authorization
+	// (package reqhdr), drawn from Seed.
+	Fixed bool
+	Seed  uint64
+	// H2Tool drives the h2c workloads: "h2gen", "h2load" (fixed headers
+	// only), or "" for h2gen with varied headers and h2load with fixed.
+	H2Tool string
+	// Straits adds strait binaries as gateways of their own
+	// (strait-before=PATH, ...), or replaces the one built here ("strait").
+	Straits []StraitBin
+	// Baseline, when set and in a cell, is what that cell's ratios divide by.
+	Baseline string
 }
+
+// MaxErrorShare is the share of failed requests above which a run does not
+// count (its figures would be those of a gateway answering errors).
+const MaxErrorShare = 0.01
+
+// h2Tool is the tool the h2c workloads run on.
+func (o Options) h2Tool() string {
+	switch {
+	case o.H2Tool != "":
+		return o.H2Tool
+	case o.Fixed:
+		return ToolH2load
+	}
+	return ToolH2gen
+}
+
+// Tool is the tool that drives w in this run.
+func (o Options) Tool(w *Workload) string {
+	if w.Tool == ToolH2c {
+		return o.h2Tool()
+	}
+	return w.Tool
+}
+
+// Validate rejects combinations that cannot run.
+func (o Options) Validate() error {
+	if o.h2Tool() != ToolH2gen && o.h2Tool() != ToolH2load {
+		return fmt.Errorf("harness: -h2tool is h2gen or h2load, not %q", o.H2Tool)
+	}
+	if o.h2Tool() == ToolH2load && !o.Fixed {
+		return errors.New("harness: h2load cannot vary headers per request: use -headers fixed with -h2tool h2load")
+	}
+	seen := map[string]bool{}
+	for _, b := range o.Straits {
+		if seen[b.Name] || !validStraitName(b.Name) {
+			return fmt.Errorf("harness: strait binary name %q repeated or not strait-SOMETHING", b.Name)
+		}
+		seen[b.Name] = true
+	}
+	return nil
+}
+
+// cellGateways is the gateways that run a cell: the workload's, with every
+// extra strait right after strait, less those -gateways leaves out (an
+// extra strait always runs: it was asked for by name).
+func (o Options) cellGateways(w *Workload) []string {
+	var out []string
+	for _, name := range w.Gateways {
+		if len(o.Gateways) == 0 || slices.Contains(o.Gateways, name) {
+			out = append(out, name)
+		}
+		if name == Strait {
+			for _, b := range o.Straits {
+				if b.Name != Strait {
+					out = append(out, b.Name)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// checkHeaders makes the check requests' varied headers.
+var checkHeaders = reqhdr.NewGen(uint64(time.Now().UnixNano()), 0)
 
 // Run is one measured load run against one gateway.
 type Run struct {
 	load.Result
-	CPUPerReq time.Duration
-	PeakKB    int64
-	Err       error
+	CPUPerReq  time.Duration // the gateway's, per successful request
+	ToolPerReq time.Duration // the load tool's, per request it completed (ok or not)
+	PeakKB     int64
+	Err        error
 }
 
 // Series is every run of one gateway in one cell, or why there is none.
@@ -44,12 +127,16 @@ type Series struct {
 	Gateway string
 	Runs    []Run
 	Failed  string
+	After   string // the check after the runs failed: why
+	Log     string // panics the gateway logged (and recovered from)
 }
 
 // CellResult is one block of the table.
 type CellResult struct {
-	Cell   Cell
-	Series []*Series // in the workload's gateway order
+	Cell     Cell
+	Tool     string    // what drove it: wrk, h2gen or h2load
+	Baseline string    // ratios divide by this gateway's figures
+	Series   []*Series // in the workload's gateway order
 }
 
 // Setup installs and builds everything and starts the shared upstream. A
@@ -67,15 +154,34 @@ func Setup(ctx context.Context, o Options, procs *Procs) (*Env, error) {
 	if err := Build(ctx, o.PerfDir); err != nil {
 		return nil, err
 	}
-	straitErr := BuildStrait(ctx, o.PerfDir)
-	if straitErr != nil {
-		log.Printf("strait does not build; its cells read failed: %v", straitErr)
-	}
 	env, err := startUpstream(o, procs)
 	if err != nil {
 		return nil, err
 	}
-	env.StraitErr = straitErr
+	env.Straits, env.StraitErrs = map[string]string{}, map[string]error{}
+	bins := o.Straits
+	if !slices.ContainsFunc(bins, func(b StraitBin) bool { return b.Name == Strait }) {
+		bins = append([]StraitBin{{Name: Strait}}, bins...)
+	}
+	for _, b := range bins {
+		path, err := b.Path, error(nil)
+		switch {
+		case b.Rev != "":
+			path, err = BuildStraitRev(ctx, o.PerfDir, procs.Dir, b.Name, b.Rev)
+		case path == "":
+			path, err = filepath.Join(o.PerfDir, "bin", "strait"), BuildStrait(ctx, o.PerfDir)
+		default:
+			if path, err = filepath.Abs(path); err == nil {
+				_, err = os.Stat(path)
+			}
+		}
+		if err != nil {
+			log.Printf("%s does not build; its cells read failed: %v", b.Name, err)
+			env.StraitErrs[b.Name] = err
+			continue
+		}
+		env.Straits[b.Name] = path
+	}
 	return env, nil
 }
 
@@ -106,18 +212,29 @@ func Measure(ctx context.Context, o Options, env *Env, cells []Cell) []*CellResu
 		if ctx.Err() != nil {
 			break
 		}
-		cr := &CellResult{Cell: c}
+		cr := &CellResult{Cell: c, Tool: o.Tool(c.W), Baseline: c.W.Baseline}
 		gws := map[string]*Gateway{}
-		for _, name := range c.W.Gateways {
-			if len(o.Gateways) > 0 && !slices.Contains(o.Gateways, name) {
-				continue
-			}
+		for _, name := range o.cellGateways(c.W) {
 			g := env.StartGateway(name)
 			gws[name] = g
-			cr.Series = append(cr.Series, &Series{Gateway: name, Failed: checkGateway(ctx, c.W, g)})
+			cr.Series = append(cr.Series, &Series{Gateway: name, Failed: checkGateway(ctx, o, c.W, g)})
+			if name == o.Baseline {
+				cr.Baseline = name
+			}
 		}
 		out = append(out, cr)
 		runCell(ctx, o, gws, cr, env.TmpDir)
+		for _, s := range cr.Series { // still right after the load? anything in its log?
+			g := gws[s.Gateway]
+			if s.Failed == "" && len(s.Runs) > 0 && g.Proc.Alive() {
+				if why := checkGateway(ctx, o, c.W, g); why != "" {
+					s.After = why
+				}
+			}
+			if g.Proc != nil {
+				s.Log = panics(g.Proc.Log)
+			}
+		}
 		for _, g := range gws {
 			if g.Proc != nil {
 				g.Proc.Kill()
@@ -127,12 +244,18 @@ func Measure(ctx context.Context, o Options, env *Env, cells []Cell) []*CellResu
 	return out
 }
 
-func checkGateway(ctx context.Context, w *Workload, g *Gateway) string {
+// checkGateway makes one request of w through g (with varied headers
+// unless o.Fixed, which the upstream checks) and says what is wrong.
+func checkGateway(ctx context.Context, o Options, w *Workload, g *Gateway) string {
 	if g.Err != nil {
 		return "failed to start: " + g.Err.Error()
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	if !o.Fixed {
+		id, auth := checkHeaders.Next()
+		ctx = metadata.AppendToOutgoingContext(ctx, reqhdr.IDName, id, reqhdr.AuthName, auth)
+	}
 	if err := w.Check(ctx, "http://"+g.Addr, g.Addr); err != nil {
 		log.Printf("%s %s: wrong answer: %v", w.Name, g.Name, err)
 		return "wrong answer: " + err.Error()
@@ -148,14 +271,14 @@ func runCell(ctx context.Context, o Options, gws map[string]*Gateway, cr *CellRe
 			}
 			g := gws[s.Gateway]
 			if rep == 0 && o.Warmup > 0 {
-				measure(ctx, cr.Cell, g, o.Warmup, tmp)
+				measure(ctx, o, cr.Cell, g, o.Warmup, tmp)
 			}
 			d := runLength(o.Duration, cr.Cell.Conns)
 			prof := profileRun(ctx, o, g, d, fmt.Sprintf("%s-c%d-r%d", cr.Cell.W.Name, cr.Cell.Conns, rep+1))
-			r := measure(ctx, cr.Cell, g, d, tmp)
+			r := measure(ctx, o, cr.Cell, g, d, tmp)
 			<-prof
-			log.Printf("%-14s c=%-4d %-12s qps=%8.0f p50=%v p99=%v cpu/req=%v peak=%dMB errors=%d %v",
-				cr.Cell.W.Name, cr.Cell.Conns, g.Name, r.QPS, r.P50, r.P99, r.CPUPerReq, r.PeakKB>>10, r.Errors, errText(r.Err))
+			log.Printf("%-14s c=%-4d %-13s qps=%8.0f p50=%v p99=%v cpu/req=%v load/req=%v peak=%dMB errors=%d %s%v",
+				cr.Cell.W.Name, cr.Cell.Conns, g.Name, r.QPS, r.P50, r.P99, r.CPUPerReq, r.ToolPerReq, r.PeakKB>>10, r.Errors, r.Why, errText(r.Err))
 			s.Runs = append(s.Runs, r)
 			if errors.Is(r.Err, ErrGatewayExited) {
 				s.Failed = fmt.Sprintf("exited under load in run %d (%s)", len(s.Runs), lastLines(g.Proc.Log, 3))
@@ -169,14 +292,14 @@ func runCell(ctx context.Context, o Options, gws map[string]*Gateway, cr *CellRe
 // there is nothing to do).
 func profileRun(ctx context.Context, o Options, g *Gateway, d time.Duration, name string) chan struct{} {
 	done := make(chan struct{})
-	if o.PprofDir == "" || g.Name != Strait || g.Admin == "" {
+	if o.PprofDir == "" || !IsStrait(g.Name) || g.Admin == "" {
 		close(done)
 		return done
 	}
 	go func() {
 		defer close(done)
 		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", g.Admin, max(1, int(d.Seconds())))
-		if err := fetch(ctx, url, filepath.Join(o.PprofDir, name+".pprof"), d+30*time.Second); err != nil {
+		if err := fetch(ctx, url, filepath.Join(o.PprofDir, g.Name+"-"+name+".pprof"), d+30*time.Second); err != nil {
 			log.Printf("pprof %s: %v", name, err)
 		}
 	}()
@@ -192,11 +315,22 @@ func runLength(d time.Duration, conns int) time.Duration {
 	return d
 }
 
+// runs numbers the load runs, so each draws different header values.
+var runs atomic.Uint64
+
+// Spec is the load tool's job for cell c against addr.
+func Spec(o Options, c Cell, addr string, d time.Duration, tmp string) load.Spec {
+	w := c.W
+	return load.Spec{URL: "http://" + addr + w.Path, Method: w.Method, Body: w.Body, Headers: w.Headers,
+		Conns: c.Conns, Duration: d, CPU: LoadCPU, Dir: tmp,
+		Vary: !o.Fixed, Seed: o.Seed + runs.Add(1)<<20,
+		H2gen: filepath.Join(o.PerfDir, "bin", "h2gen"), Mode: w.Mode, Expect: w.Expect, Type: w.Type}
+}
+
 // measure runs the load tool once and reads the gateway's CPU time and peak
 // RSS around it.
-func measure(ctx context.Context, c Cell, g *Gateway, d time.Duration, tmp string) Run {
-	spec := load.Spec{URL: "http://" + g.Addr + c.W.Path, Method: c.W.Method, Body: c.W.Body, Headers: c.W.Headers,
-		Conns: c.Conns, Duration: d, CPU: LoadCPU, Dir: tmp}
+func measure(ctx context.Context, o Options, c Cell, g *Gateway, d time.Duration, tmp string) Run {
+	spec := Spec(o, c, g.Addr, d, tmp)
 	pid := g.Proc.Pid
 	_ = proc.ResetPeak(pid) // best effort: without it the peak is since start
 	before, err := proc.Read(pid)
@@ -206,10 +340,8 @@ func measure(ctx context.Context, c Cell, g *Gateway, d time.Duration, tmp strin
 	if err != nil {
 		return Run{Err: err}
 	}
-	tool := load.Wrk
-	if c.W.Tool == ToolH2load {
-		tool = load.H2load
-	}
+	tool := map[string]func(context.Context, load.Spec) (load.Result, error){
+		ToolWrk: load.Wrk, ToolH2load: load.H2load, ToolH2gen: load.H2gen}[o.Tool(c.W)]
 	res, err := tool(ctx, spec)
 	after, rerr := proc.Read(pid)
 	if !g.Proc.Alive() || rerr != nil {
@@ -219,7 +351,35 @@ func measure(ctx context.Context, c Cell, g *Gateway, d time.Duration, tmp strin
 	if res.Requests > 0 {
 		r.CPUPerReq = (after.CPU - before.CPU) / time.Duration(res.Requests)
 	}
+	if n := res.Requests + res.Errors; n > 0 {
+		r.ToolPerReq = res.ToolCPU / time.Duration(n)
+	}
 	return r
+}
+
+// panics counts the lines of a log that report a panic (a gateway that
+// recovers from panics stays up: its log is the only sign) and quotes the
+// first.
+func panics(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	n, first := 0, ""
+	for line := range strings.Lines(string(b)) {
+		if strings.Contains(line, "panic:") || strings.Contains(line, "panic in") || strings.HasPrefix(line, "fatal error:") {
+			if n++; n == 1 {
+				first = strings.TrimSpace(line)
+				if i := strings.Index(first, "panic"); i > 0 {
+					first = first[i:] // the message, not the logger's prefix
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d panics in its log (%s), first: %.300s", n, filepath.Base(path), first)
 }
 
 // lastLines is the end of a child's log, for the table.

@@ -89,9 +89,9 @@ func Generate(ctx context.Context, perfDir string) error {
 		"bench/v1/bench.proto")
 }
 
-// Build compiles the upstream and the Go peers into bin/.
+// Build compiles the upstream, the Go peers and h2gen into bin/.
 func Build(ctx context.Context, perfDir string) error {
-	for _, c := range []string{"upstream", "peer"} {
+	for _, c := range []string{"upstream", "peer", "h2gen"} {
 		if err := runCmd(ctx, perfDir, nil, "go", "build", "-o", "bin/"+c, "./cmd/"+c); err != nil {
 			return err
 		}
@@ -104,6 +104,51 @@ func Build(ctx context.Context, perfDir string) error {
 // the caller reports strait as failed then.
 func BuildStrait(ctx context.Context, perfDir string) error {
 	return runCmd(ctx, filepath.Dir(perfDir), nil, "go", "build", "-o", filepath.Join(perfDir, "bin", "strait"), "./cmd/strait")
+}
+
+// BuildStraitRev compiles the main module's strait as of git revision rev
+// into perf/bin/NAME, from a `git archive` of that revision unpacked under
+// tmp (no worktree is touched), and returns the binary's path.
+func BuildStraitRev(ctx context.Context, perfDir, tmp, name, rev string) (string, error) {
+	src := filepath.Join(tmp, "src-"+name)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	if err := unpackRev(ctx, filepath.Dir(perfDir), rev, src); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(perfDir, "bin", name)
+	if err := runCmd(ctx, src, nil, "go", "build", "-o", bin, "./cmd/strait"); err != nil {
+		return "", err
+	}
+	os.RemoveAll(src)
+	return bin, nil
+}
+
+// unpackRev writes the tree of rev in the repository at root into dir:
+// git archive piped into tar, bounded by ctx and 10 minutes.
+func unpackRev(ctx context.Context, root, rev, dir string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	git := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", rev, "--")
+	tar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	pipe, err := git.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	var gerr, terr strings.Builder
+	git.Stderr, tar.Stdin, tar.Stderr = &gerr, pipe, &terr
+	if err := git.Start(); err != nil {
+		return err
+	}
+	if err := tar.Run(); err != nil {
+		git.Wait()
+		return fmt.Errorf("tar: %w: %s", err, terr.String())
+	}
+	if err := git.Wait(); err != nil {
+		return fmt.Errorf("git archive %s: %w: %s", rev, err, gerr.String())
+	}
+	return nil
 }
 
 // runCmd runs name in dir with extra environment, output to the log, bounded

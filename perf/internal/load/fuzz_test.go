@@ -37,3 +37,15 @@ func FuzzParseH2load(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseH2gen: any text parses or errors, never panics; a success has
+// non-negative counts and p50 <= p99 whenever the text says so.
+func FuzzParseH2gen(f *testing.F) {
+	seedFixtures(f, "h2gen_ok.txt", "h2gen_errors.txt")
+	f.Fuzz(func(t *testing.T, out string) {
+		r, err := ParseH2gen(out)
+		if err == nil && (r.Requests < 0 || r.Errors < 0 || r.QPS < 0 || r.P50 < 0 || r.P99 < 0) {
+			t.Fatalf("negative result %+v", r)
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 func ParseH2load(out string) (Result, error) {
 	var r Result
 	var seen int
+	var done int64
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -26,13 +27,18 @@ func ParseH2load(out string) (Result, error) {
 				seen++
 			}
 		case strings.HasPrefix(line, "requests:"):
-			r.Requests = h2loadCount(line, "done")
+			// "done" counts non-2xx answers too: only "succeeded" is success.
+			done = h2loadCount(line, "done")
+			r.Requests = h2loadCount(line, "succeeded")
 			r.Errors = h2loadCount(line, "failed") + h2loadCount(line, "errored") + h2loadCount(line, "timeout")
 			seen++
 		}
 	}
 	if seen < 2 {
 		return r, fmt.Errorf("%w (h2load): %.300q", ErrNoSummary, out)
+	}
+	if done > 0 && r.Requests < done {
+		r.QPS *= float64(max(r.Requests, 0)) / float64(done)
 	}
 	return r, nil
 }

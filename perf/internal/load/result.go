@@ -1,6 +1,7 @@
-// Package load drives the real load tools (wrk for HTTP/1.1, h2load for h2c
-// and gRPC) and parses what they print into a Result. It imports only the
-// standard library.
+// Package load drives the load tools (wrk for HTTP/1.1; for h2c and gRPC
+// our own h2gen, or h2load when headers stay fixed) and parses what they
+// print into a Result. It imports only the standard library; the generator
+// itself is load/h2gen, run as the bin/h2gen command.
 package load
 
 import (
@@ -16,10 +17,12 @@ var ErrNoSummary = errors.New("load: no summary in tool output")
 
 // Result is one load run as the tool saw it.
 type Result struct {
-	Requests int64         // completed requests, the divisor of CPU per request
-	Errors   int64         // non-2xx, failed, errored, timed out, socket errors
-	QPS      float64       // completed requests per second of the main duration
+	Requests int64         // successful requests, the divisor of CPU per request
+	Errors   int64         // non-2xx, failed, errored, timed out, socket errors, wrong grpc-status
+	QPS      float64       // successful requests per second of the main duration
 	P50, P99 time.Duration // latency percentiles
+	ToolCPU  time.Duration // the load tool's own user+sys time (its whole process)
+	Why      string        // what the errors were, when the tool says (h2gen)
 }
 
 // parseDuration reads wrk's and h2load's "319.00us", "1.20ms", "2.5s", "1m".

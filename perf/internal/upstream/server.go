@@ -5,12 +5,16 @@ package upstream
 
 import (
 	"context"
+	"log"
 	"net"
+	"sync/atomic"
 
 	benchv1 "github.com/straitgw/strait/perf/gen/benchv1"
 	"github.com/straitgw/strait/perf/internal/payload"
+	"github.com/straitgw/strait/perf/internal/reqhdr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -28,7 +32,19 @@ func New() *grpc.Server {
 	for i := range MaxStream {
 		s.records = append(s.records, payload.Record(i))
 	}
-	gs := grpc.NewServer(grpc.MaxConcurrentStreams(1 << 16))
+	gs := grpc.NewServer(grpc.MaxConcurrentStreams(1<<16),
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			if err := checkHeaders(ctx); err != nil {
+				return nil, err
+			}
+			return h(ctx, req)
+		}),
+		grpc.StreamInterceptor(func(srv any, st grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+			if err := checkHeaders(st.Context()); err != nil {
+				return err
+			}
+			return h(srv, st)
+		}))
 	benchv1.RegisterBenchServer(gs, s)
 	return gs
 }
@@ -43,6 +59,33 @@ func Serve(addr string) (*grpc.Server, net.Addr, error) {
 	gs := New()
 	go gs.Serve(ln)
 	return gs, ln.Addr(), nil
+}
+
+// mixups counts requests whose varied headers arrived mixed up; the first
+// few are logged.
+var mixups atomic.Int64
+
+// checkHeaders fails a call whose x-request-id and authorization both
+// arrived but do not pair (reqhdr), or arrived more than once: the gateway
+// in front mixed up one request's headers with another's. A gateway that
+// forwards neither, or one of them, is not checked.
+func checkHeaders(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	ids, auths := md.Get(reqhdr.IDName), md.Get(reqhdr.AuthName)
+	if len(ids) == 0 || len(auths) == 0 {
+		return nil
+	}
+	err := reqhdr.ErrPair
+	if len(ids) == 1 && len(auths) == 1 {
+		err = reqhdr.Check(ids[0], auths[0])
+	}
+	if err == nil {
+		return nil
+	}
+	if n := mixups.Add(1); n <= 5 || n&(n-1) == 0 {
+		log.Printf("upstream: %d requests with mixed-up headers; this one: %v: %q %q", n, err, ids, auths)
+	}
+	return status.Error(codes.InvalidArgument, err.Error())
 }
 
 func (s *server) Ping(_ context.Context, r *benchv1.PingRequest) (*benchv1.PingResponse, error) {
