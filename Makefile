@@ -5,7 +5,7 @@ H2SPEC  := $(BIN)/h2spec
 FUZZTIME ?= 10s
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build test vet cross tidy unit allocs h2spec demo bench profile fuzz tools protos clean
+.PHONY: build test vet cross tidy unit allocs h2spec soak demo bench profile fuzz tools protos clean
 
 build:
 	$(GO) build -o $(BIN)/strait ./cmd/strait
@@ -55,6 +55,11 @@ $(BIN)/interop-%:
 # h2spec runs the HTTP/2 conformance suite against a real `strait serve`.
 h2spec: build $(H2SPEC)
 	./scripts/h2spec.sh $(BIN)/strait $(H2SPEC)
+
+# soak runs the e2e fidelity test for SOAK (default 5m); STRAIT_SEED=N replays.
+SOAK ?= 5m
+soak:
+	STRAIT_SOAK=$(SOAK) $(GO) test -race -count=1 -v -timeout 0 -run 'TestFidelity$$' ./e2e
 
 demo:
 	$(GO) run ./cmd/strait demo

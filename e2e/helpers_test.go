@@ -24,17 +24,36 @@ var (
 	buildErr  error
 )
 
-// straitBin builds cmd/strait once per test binary.
+// TestMain removes the binary straitBin built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" && os.Getenv("STRAIT_BIN") == "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+// straitBin builds cmd/strait once per test binary (with the build tags of
+// tags_*_test.go), or returns $STRAIT_BIN when set: a binary built
+// elsewhere, such as an older commit to show a test fails there.
 func straitBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if p := os.Getenv("STRAIT_BIN"); p != "" {
+			binPath, buildErr = filepath.Abs(p)
+			return
+		}
 		dir, err := os.MkdirTemp("", "strait-e2e")
 		if err != nil {
 			buildErr = err
 			return
 		}
 		binPath = filepath.Join(dir, "strait")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, "../cmd/strait").CombinedOutput()
+		args := []string{"build", "-race", "-o", binPath}
+		if buildTags != "" {
+			args = append(args, "-tags", buildTags)
+		}
+		out, err := exec.Command("go", append(args, "../cmd/strait")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
