@@ -240,4 +240,3 @@ func (l *load) stop() {
 func refused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused")
 }
-
