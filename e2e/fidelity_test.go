@@ -102,7 +102,7 @@ func runFidelity(t *testing.T, seed uint64, endpoints int, d time.Duration) {
 	}
 	for i, s := range g.Echo {
 		if n := s.Pending(); n != 0 {
-			t.Errorf("endpoint %d: %d upstream calls no client call matched (late or lost)", i, n)
+			t.Errorf("endpoint %d: %d upstream calls no client call matched (late or lost): %v", i, n, s.PendingIDs())
 		}
 	}
 	if n := metric(t, g.Admin, "strait_panics_total"); n != 0 {

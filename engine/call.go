@@ -17,19 +17,20 @@ import (
 // its own. Everything below leg is guarded by leg.mu.
 type call struct {
 	leg
-	route   *transcode.Route
-	status  string     // upstream :status
-	hdrs    []h2.Field // response metadata for the client
-	trail   rpc.Status
-	meta    []h2.Field // trailer metadata
-	seen    bool       // grpc-status received
-	msgs    msgReader
-	nmsg    int
-	started bool   // head written (streaming)
-	out1    []byte // the unary response, rendered
-	ctype   string // google.api.HttpBody content type, from the first message
-	scratch []byte
-	bufs    *callBufs
+	route      *transcode.Route
+	teTrailers bool       // the client accepts trailers (TE: trailers)
+	status     string     // upstream :status
+	hdrs       []h2.Field // response metadata for the client
+	trail      rpc.Status
+	meta       []h2.Field // trailer metadata
+	seen       bool       // grpc-status received
+	msgs       msgReader
+	nmsg       int
+	started    bool   // head written (streaming)
+	out1       []byte // the unary response, rendered
+	ctype      string // google.api.HttpBody content type, from the first message
+	scratch    []byte
+	bufs       *callBufs
 }
 
 // newCall makes a call. Calls are not pooled: a timer or a late callback

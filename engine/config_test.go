@@ -46,7 +46,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"list wanted", "descriptors: a.pb\n",
 			"c.yaml:1:14: descriptors: want a list, got \"a.pb\""},
 		{"mapping wanted", "timeouts: [1]\n",
-			"c.yaml:1:11: timeouts: want a mapping of header, idle, write, upstream, connect, got a list"},
+			"c.yaml:1:11: timeouts: want a mapping of header, idle, write, upstream, connect, drain, got a list"},
 		{"scalar wanted", "listen: {a: 1}\n",
 			"c.yaml:1:9: listen: want a single value, got a mapping"},
 		{"two problems", "admin: [x]\nfoo: 1\n",

@@ -105,7 +105,7 @@ func (s *snapshot) buildPools(onPanic func(*h2.PanicError)) error {
 		p := upstream.NewPool(u.Endpoints, upstream.Config{
 			ConnsPerEndpoint: u.ConnsPerEndpoint,
 			DialTimeout:      cfg.Timeouts.Connect,
-			H2:               upstreamH2Config(),
+			H2:               upstreamH2Config(cfg),
 			OnPanic:          onPanic,
 		})
 		p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)

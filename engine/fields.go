@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -52,6 +53,20 @@ var responseSkip = map[string]bool{
 var relaySkip = map[string]bool{
 	"content-length": true, "connection": true, "transfer-encoding": true,
 	"keep-alive": true, "trailer": true, "te": true,
+}
+
+// hasToken reports whether a comma-separated header value lists tok
+// (case-insensitive; parameters ignored).
+func hasToken(v, tok string) bool {
+	for v != "" {
+		var el string
+		el, v, _ = strings.Cut(v, ",")
+		el, _, _ = strings.Cut(el, ";")
+		if strings.EqualFold(strings.TrimSpace(el), tok) {
+			return true
+		}
+	}
+	return false
 }
 
 // bstr views b as a string without copying. The view must die before the

@@ -42,16 +42,17 @@ func classify(ctype []byte) kind {
 // views of the front end's buffers: they are valid only until start
 // returns, and start copies what the exchange keeps.
 type request struct {
-	kind      kind
-	method    string
-	path      []byte // without the query
-	query     []byte // after '?'
-	authority string
-	ctype     []byte
-	meta      []h2.Field // the other headers, lower-case names, in order
-	body      []byte     // the body, or its first bytes when more follow
-	end       bool       // the body is complete
-	timeout   time.Duration
+	kind       kind
+	method     string
+	path       []byte // without the query
+	query      []byte // after '?'
+	authority  string
+	ctype      []byte
+	meta       []h2.Field // the other headers, lower-case names, in order
+	body       []byte     // the body, or its first bytes when more follow
+	end        bool       // the body is complete
+	timeout    time.Duration
+	teTrailers bool // TE: trailers: the client reads trailers
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
 	match  *transcode.Match
@@ -95,8 +96,11 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 	)
 	var timeout string
 	for _, f := range req.meta {
-		if f.Name == "grpc-timeout" {
+		switch f.Name {
+		case "grpc-timeout":
 			timeout = f.Value
+		case "te":
+			req.teTrailers = req.teTrailers || hasToken(f.Value, "trailers")
 		}
 		if metadataOK(req.kind, f.Name) {
 			fs = append(fs, f)
@@ -125,6 +129,7 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	}
 	fs, d := s.upstreamFields(req, m.Route.GRPCPath, "application/grpc")
 	c := newCall(e, s, m.Route, down)
+	c.teTrailers = req.teTrailers
 	c.mu.Lock()
 	err := c.open(b, s.pool(m.Route.Service), fs, false, c, d, c.onTimeout)
 	if err == nil {

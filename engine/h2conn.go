@@ -181,12 +181,20 @@ func serverH2Config(cfg Config) h2.Config {
 // client makes the gateway hold.
 const upstreamStreamWindow = 1 << 20
 
-func upstreamH2Config() h2.Config {
+func upstreamH2Config(cfg Config) h2.Config {
 	return h2.Config{
-		InitialWindowSize: upstreamStreamWindow,
-		ConnWindowSize:    16 << 20,
-		MaxHeaderListSize: 1 << 20,
-		KeepAlive:         30 * time.Second,
-		PingTimeout:       10 * time.Second,
+		// The cap is the upstream's SETTINGS; ours only guards against
+		// a peer that advertises none (grpc-go advertises none).
+		MaxConcurrentStreams: 1000,
+		InitialWindowSize:    upstreamStreamWindow,
+		ConnWindowSize:       16 << 20,
+		MaxHeaderListSize:    1 << 20,
+		KeepAlive:            30 * time.Second,
+		PingTimeout:          10 * time.Second,
+		// A whole request body (REST, or gRPC-Web over HTTP/1.1) is
+		// written at once and waits for the upstream's window: one must
+		// fit, however small the upstream's window.
+		MaxStreamBuffer: cfg.Limits.MaxBodyBytes + 64<<10,
+		MaxConnBuffer:   max(256<<20, 4*cfg.Limits.MaxBodyBytes),
 	}
 }

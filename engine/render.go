@@ -111,14 +111,7 @@ func (c *call) finish() {
 func (c *call) restFinish() {
 	t := c.trail
 	if c.started {
-		if !t.OK() {
-			c.scratch = append(c.scratch[:0], `{"error":`...)
-			c.scratch = transcode.AppendStatusJSON(c.scratch, t, c.snap.schema)
-			c.scratch = append(c.scratch, "}\n"...)
-			c.down.data(c.scratch, true)
-			return
-		}
-		c.down.data(nil, true)
+		c.streamFinish(t)
 		return
 	}
 	hdrs := append(c.hdrs, c.meta...)
@@ -131,6 +124,23 @@ func (c *call) restFinish() {
 	}
 	c.down.head(200, c.contentType(), hdrs, len(c.out1), false)
 	c.down.data(c.out1, true)
+}
+
+// streamFinish ends a server stream: an error is a last {"error":...}
+// line; a client that sent TE: trailers then gets the upstream's trailers
+// and the status as HTTP trailers.
+func (c *call) streamFinish(t rpc.Status) {
+	if !t.OK() {
+		c.scratch = append(c.scratch[:0], `{"error":`...)
+		c.scratch = transcode.AppendStatusJSON(c.scratch, t, c.snap.schema)
+		c.scratch = append(c.scratch, "}\n"...)
+		c.down.data(c.scratch, !c.teTrailers)
+	} else if !c.teTrailers {
+		c.down.data(nil, true)
+	}
+	if c.teTrailers {
+		c.down.trailers(appendStatusFields(c.meta, t))
+	}
 }
 
 // appendStatusFields adds grpc-status and, for an error, grpc-message.

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
+	_ "google.golang.org/protobuf/types/known/anypb" // registers any.proto (alwaysFiles)
 )
 
 // Options tune the JSON mapping of every plan of a Schema. The zero value
@@ -73,6 +74,10 @@ func LoadDescriptorSets(sets ...[]byte) (*protoregistry.Files, error) {
 	return files, nil
 }
 
+// alwaysFiles are loaded whether or not the sets import them: error details
+// are google.protobuf.Any, which every REST error body renders.
+var alwaysFiles = []string{"google/protobuf/any.proto"}
+
 // withGlobalDeps adds the files that sets import but do not carry (usually
 // the well-known types) from the Go registry, so that protoc output made
 // without --include_imports still loads.
@@ -97,6 +102,9 @@ func withGlobalDeps(set *descriptorpb.FileDescriptorSet, have map[string][]byte)
 		for _, dep := range f.Dependency {
 			add(dep)
 		}
+	}
+	for _, path := range alwaysFiles {
+		add(path)
 	}
 	return set
 }

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/straitgw/strait/rpc"
@@ -57,4 +58,32 @@ func FuzzStatusJSON(f *testing.F) {
 			t.Fatalf("%q: invalid JSON %s", s, out)
 		}
 	})
+}
+
+// TestStatusDetailsWithoutAny: details render through the schema even when
+// the user's descriptor set does not carry google/protobuf/any.proto.
+func TestStatusDetailsWithoutAny(t *testing.T) {
+	fdp := &descriptorpb.FileDescriptorProto{
+		Name: proto.String("detail.proto"), Package: proto.String("d"), Syntax: proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{Name: proto.String("Detail"), Field: []*descriptorpb.FieldDescriptorProto{{
+			Name: proto.String("why"), JsonName: proto.String("why"), Number: proto.Int32(1),
+			Type: descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum(), Label: descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum(),
+		}}}},
+	}
+	raw, _ := proto.Marshal(&descriptorpb.FileDescriptorSet{File: []*descriptorpb.FileDescriptorProto{fdp}})
+	files, err := LoadDescriptorSets(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := NewSchema(files, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := proto.Marshal(&status.Status{Code: 3, Details: []*anypb.Any{
+		{TypeUrl: "type.googleapis.com/d.Detail", Value: []byte("\x0a\x02no")}}})
+	got := AppendStatusJSON(nil, rpc.Status{Code: 3, Message: "bad", Details: st}, schema)
+	want := `{"code":3,"message":"bad","details":[{"@type":"type.googleapis.com/d.Detail","why":"no"}]}`
+	if string(got) != want {
+		t.Fatalf("got %s; want %s", got, want)
+	}
 }

@@ -100,3 +100,14 @@ func (s *Server) Pending() int {
 	defer s.rec.mu.Unlock()
 	return len(s.rec.records)
 }
+
+// PendingIDs lists the x-req-id of the calls no one took, with their method.
+func (s *Server) PendingIDs() []string {
+	s.rec.mu.Lock()
+	defer s.rec.mu.Unlock()
+	var ids []string
+	for id, r := range s.rec.records {
+		ids = append(ids, id+" "+r.Method)
+	}
+	return ids
+}
