@@ -34,6 +34,8 @@ func startAdmin(addr string, e *Engine) (*adminServer, error) {
 		}
 		fmt.Fprintln(w, "ready")
 	})
+	mux.HandleFunc("/config_dump", e.configDump)
+	mux.HandleFunc("/routes", e.routesPage)
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

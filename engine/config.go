@@ -30,6 +30,9 @@ type UpstreamConfig struct {
 	// offers through gRPC server reflection (v1, else v1alpha) at startup,
 	// on top of any descriptor files.
 	Reflection bool `yaml:"reflection"`
+	// ReflectionRefresh, with Reflection, asks again this often; new or
+	// changed services are swapped in as a reload would (0: at start only).
+	ReflectionRefresh time.Duration `yaml:"reflection_refresh"`
 	// HealthCheck, when set, probes every endpoint this often with
 	// grpc.health.v1.Health/Check; endpoints not SERVING are skipped while
 	// any other answers.
@@ -108,4 +111,13 @@ func setDefault[T comparable](p *T, v T) {
 	if *p == zero {
 		*p = v
 	}
+}
+
+// Source is the file the configuration was loaded from ("" for flags or a
+// Config built in Go).
+func (c *Config) Source() string {
+	if c.src == nil {
+		return ""
+	}
+	return c.src.file
 }

@@ -164,6 +164,14 @@ func (k *checker) upstreams() {
 		if u.ConnsPerEndpoint < 0 || u.ConnsPerEndpoint > 1024 {
 			k.add(path+".conns_per_endpoint", strconv.Itoa(u.ConnsPerEndpoint), "%d is not between 1 and 1024", u.ConnsPerEndpoint)
 		}
+		switch r := u.ReflectionRefresh; {
+		case r < 0:
+			k.add(path+".reflection_refresh", r.String(), "must not be negative, got %v", r)
+		case r > 0 && !u.Reflection:
+			k.add(path+".reflection_refresh", r.String(), "needs reflection: true")
+		case r > 0 && r < time.Second:
+			k.add(path+".reflection_refresh", r.String(), "%v is too often; at least 1s", r)
+		}
 	}
 }
 

@@ -31,6 +31,8 @@ type Engine struct {
 	log     *slog.Logger
 	done    chan struct{}
 
+	reloadMu sync.Mutex // one reload at a time
+
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
 	conns    map[*conn]struct{} // open client connections, for Drain
@@ -39,13 +41,17 @@ type Engine struct {
 // snapshot is everything a request needs, built once from a Config; a
 // request keeps the snapshot it started with.
 type snapshot struct {
-	cfg    Config
-	schema *transcode.Schema
-	router *transcode.Router
-	pools  []*upstream.Pool
-	byName map[string]*upstream.Pool
-	bySvc  map[protoreflect.FullName]*upstream.Pool
-	def    *upstream.Pool // services not listed go here
+	version int64     // 1 at start, one more per reload
+	loaded  time.Time // when it was compiled
+	digest  [32]byte  // of the descriptors it was compiled from
+	cfg     Config
+	schema  *transcode.Schema
+	router  *transcode.Router
+	pools   []*upstream.Pool
+	byName  map[string]*upstream.Pool
+	keys    map[string]string // upstream name -> poolKey, for reuse by a reload
+	bySvc   map[protoreflect.FullName]*upstream.Pool
+	def     *upstream.Pool // services not listed go here
 }
 
 // New validates cfg, loads descriptors and compiles routes. It binds nothing.
@@ -73,6 +79,16 @@ func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error)
 }
 
 func (e *Engine) compile(cfg Config, files *protoregistry.Files) (*snapshot, error) {
+	s, err := e.compileFrom(cfg, files, nil)
+	if s != nil {
+		s.version = 1
+	}
+	return s, err
+}
+
+// compileFrom compiles cfg and files into a snapshot, reusing the pools
+// of old (nil at start) whose upstream settings did not change.
+func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapshot) (*snapshot, error) {
 	tc := cfg.Transcode
 	schema, err := transcode.NewSchema(files, transcode.Options{
 		DiscardUnknown:  tc.IgnoreUnknownFields,
@@ -88,27 +104,44 @@ func (e *Engine) compile(cfg Config, files *protoregistry.Files) (*snapshot, err
 	if err != nil {
 		return nil, fmt.Errorf("routes: %w", err)
 	}
-	s := &snapshot{cfg: cfg, schema: schema, router: router,
-		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{}}
-	if err := s.buildPools(e.h2Panic); err != nil {
+	s := &snapshot{cfg: cfg, schema: schema, router: router, loaded: time.Now(), digest: digest(files),
+		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
+		keys: map[string]string{}}
+	if err := s.buildPools(old, e.h2Panic); err != nil {
+		s.closeNew(old)
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *snapshot) buildPools(onPanic func(*h2.PanicError)) error {
+// closeNew closes the pools s made that old does not share (a snapshot
+// that will not be used).
+func (s *snapshot) closeNew(old *snapshot) {
+	for _, p := range s.pools {
+		if old == nil || !old.owns(p) {
+			p.Close()
+		}
+	}
+}
+
+func (s *snapshot) buildPools(old *snapshot, onPanic func(*h2.PanicError)) error {
 	cfg := s.cfg
 	for _, u := range cfg.Upstreams {
 		if len(u.Endpoints) == 0 {
 			return fmt.Errorf("upstream %q: no endpoints", u.Name)
 		}
-		p := upstream.NewPool(u.Endpoints, upstream.Config{
-			ConnsPerEndpoint: u.ConnsPerEndpoint,
-			DialTimeout:      cfg.Timeouts.Connect,
-			H2:               upstreamH2Config(cfg),
-			OnPanic:          onPanic,
-		})
-		p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
+		key := poolKey(u, cfg)
+		p := old.reusable(u.Name, key)
+		if p == nil {
+			p = upstream.NewPool(u.Endpoints, upstream.Config{
+				ConnsPerEndpoint: u.ConnsPerEndpoint,
+				DialTimeout:      cfg.Timeouts.Connect,
+				H2:               upstreamH2Config(cfg),
+				OnPanic:          onPanic,
+			})
+			p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
+		}
+		s.keys[u.Name] = key
 		s.pools = append(s.pools, p)
 		s.byName[u.Name] = p
 		if s.def == nil {
@@ -123,6 +156,14 @@ func (s *snapshot) buildPools(onPanic func(*h2.PanicError)) error {
 		s.bySvc[protoreflect.FullName(sv.Name)] = p
 	}
 	return nil
+}
+
+// reusable returns old's pool for upstream name if its settings are key.
+func (s *snapshot) reusable(name, key string) *upstream.Pool {
+	if s == nil || s.keys[name] != key {
+		return nil
+	}
+	return s.byName[name]
 }
 
 // pool picks the upstream of a service.
@@ -148,6 +189,7 @@ func (e *Engine) Start() error {
 		ln.Close()
 		return err
 	}
+	e.refreshReflection()
 	if s.cfg.Admin != "" {
 		a, err := startAdmin(s.cfg.Admin, e)
 		if err != nil {

@@ -16,6 +16,8 @@ type metrics struct {
 	localReplies    atomic.Int64
 	upstreamStreams atomic.Int64
 	panics          atomic.Int64
+	reloads         atomic.Int64
+	reloadsRejected atomic.Int64
 	status          [rpc.NumCodes]atomic.Int64
 }
 
@@ -33,6 +35,8 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintf(w, "# TYPE strait_upstream_streams_open gauge\nstrait_upstream_streams_open %d\n", m.upstreamStreams.Load())
 	fmt.Fprintf(w, "# HELP strait_panics_total Panics recovered while serving a connection (each logged with its stack).\n")
 	fmt.Fprintf(w, "# TYPE strait_panics_total counter\nstrait_panics_total %d\n", m.panics.Load())
+	fmt.Fprintf(w, "# TYPE strait_reloads_total counter\nstrait_reloads_total %d\n", m.reloads.Load())
+	fmt.Fprintf(w, "# TYPE strait_reloads_rejected_total counter\nstrait_reloads_rejected_total %d\n", m.reloadsRejected.Load())
 	fmt.Fprintf(w, "# TYPE strait_grpc_status_total counter\n")
 	for i := range m.status {
 		if n := m.status[i].Load(); n > 0 {

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/straitgw/strait/engine"
-	"github.com/straitgw/strait/transcode"
 )
 
 // check validates a configuration as serve would, without binding or
@@ -77,20 +76,6 @@ func routes(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	printRoutes(stdout, e.Router().Routes(), *all)
+	engine.WriteRoutes(stdout, e.Router().Routes(), *all)
 	return nil
-}
-
-func printRoutes(w io.Writer, rs []transcode.RouteInfo, all bool) {
-	ruled := map[string]bool{}
-	for _, r := range rs {
-		if !r.Default {
-			ruled[string(r.RPC)] = true
-		}
-	}
-	for _, r := range rs {
-		if !r.Default || all || !ruled[string(r.RPC)] {
-			fmt.Fprintln(w, r.String())
-		}
-	}
 }

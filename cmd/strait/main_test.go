@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/straitgw/strait/engine"
 	"github.com/straitgw/strait/transcode"
 )
 
@@ -284,7 +285,7 @@ func TestPrintRoutes(t *testing.T) {
 		{true, "GET /v1/a -> p.S.A\nPOST /p.S/A -> p.S.A (body \"*\")\nPOST /p.S/B -> p.S.B (body \"*\")\n"},
 	} {
 		var b strings.Builder
-		printRoutes(&b, rs, tt.all)
+		engine.WriteRoutes(&b, rs, tt.all)
 		if b.String() != tt.want {
 			t.Errorf("all=%v: got\n%s\nwant\n%s", tt.all, b.String(), tt.want)
 		}

@@ -109,6 +109,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "strait: serving on %s%s; upstreams %s\n", e.Addr(), adminNote(e), upstreamList(cfg.Upstreams))
+	startReloader(ctx, e, cfg, func() (engine.Config, error) { return g.load(fs) }, stderr)
 	<-ctx.Done()
 	return shutdown(e, stderr)
 }

@@ -64,12 +64,19 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: ln.Addr().String()}
-	s.rec.init()
+	s := New()
+	s.Addr = ln.Addr().String()
 	s.GRPC = grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20), grpc.InTapHandle(s.rec.tap))
 	pb.RegisterEchoServer(s.GRPC, s)
 	go func() { _ = s.GRPC.Serve(ln) }()
 	t.Cleanup(s.GRPC.Stop)
+	return s
+}
+
+// New returns an echo service to register on a server of one's own.
+func New() *Server {
+	s := &Server{}
+	s.rec.init()
 	return s
 }
 

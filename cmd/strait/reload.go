@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/straitgw/strait/engine"
+)
+
+// reloader reloads a running engine from its sources: the --config file
+// (with the flags given at start applied on top again) and the descriptor
+// files they name. It reloads on SIGHUP and when one of those files
+// changes on disk.
+type reloader struct {
+	e      *engine.Engine
+	load   func() (engine.Config, error)
+	stderr io.Writer
+	w      *fsnotify.Watcher // nil when watching is not possible
+	files  map[string]bool   // absolute paths whose changes reload
+	dirs   map[string]bool   // their directories
+}
+
+// settle gathers the events of one save (editors write, rename and chmod
+// in a burst) into one reload.
+const settle = 200 * time.Millisecond
+
+func startReloader(ctx context.Context, e *engine.Engine, cfg engine.Config, load func() (engine.Config, error), stderr io.Writer) {
+	r := &reloader{e: e, load: load, stderr: stderr}
+	if w, err := fsnotify.NewWatcher(); err == nil {
+		r.w = w
+		r.watch(cfg)
+	} else {
+		fmt.Fprintf(stderr, "strait: warning: not watching files (%v); SIGHUP reloads\n", err)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go r.run(ctx, hup)
+}
+
+func (r *reloader) run(ctx context.Context, hup chan os.Signal) {
+	defer signal.Stop(hup)
+	var events <-chan fsnotify.Event
+	if r.w != nil {
+		defer r.w.Close()
+		events = r.w.Events
+	}
+	var due <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.reload("SIGHUP")
+		case ev := <-events:
+			if r.relevant(ev.Name) {
+				due = time.After(settle)
+			}
+		case <-due:
+			due = nil
+			r.reload("a file changed")
+		}
+	}
+}
+
+func (r *reloader) reload(why string) {
+	cfg, err := r.load()
+	var files *protoregistry.Files
+	if err == nil {
+		files, err = cfg.Check()
+	}
+	if err != nil {
+		r.e.ReloadFailed(err)
+	} else {
+		err = r.e.Reload(cfg, files) // counts its own rejections
+	}
+	if err != nil {
+		fmt.Fprintf(r.stderr, "strait: reload after %s rejected, still serving the previous configuration: %v\n", why, err)
+		return
+	}
+	fmt.Fprintf(r.stderr, "strait: reloaded after %s (configuration version %d)\n", why, r.e.ConfigVersion())
+	if r.w != nil {
+		r.watch(cfg)
+	}
+}
+
+// relevant reports an event on a watched file, or on the "..data" link a
+// Kubernetes ConfigMap volume swaps to replace all its files at once.
+func (r *reloader) relevant(name string) bool {
+	name = filepath.Clean(name)
+	return r.files[name] || r.dirs[filepath.Dir(name)] && strings.HasPrefix(filepath.Base(name), "..")
+}
+
+// watch follows cfg's sources. Directories are watched, not files: an
+// editor or a ConfigMap update replaces a file by renaming another over
+// it, which a watch on the old file would miss.
+func (r *reloader) watch(cfg engine.Config) {
+	r.files, r.dirs = map[string]bool{}, map[string]bool{}
+	paths := append([]string{cfg.Source()}, cfg.Descriptors...)
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			continue
+		}
+		r.files[abs], r.dirs[filepath.Dir(abs)] = true, true
+		_ = r.w.Add(filepath.Dir(abs)) // adding twice is harmless
+	}
+}
