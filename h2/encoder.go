@@ -45,8 +45,12 @@ const maxTableSize = 4096
 // maxCached bounds the strings the recent cache holds.
 const maxCached = 256
 
+// encoderSeed is shared by every connection: an encoder's choices depend
+// on what it was given, never on which connection it serves.
+var encoderSeed = maphash.MakeSeed()
+
 func newEncoder() *encoder {
-	e := &encoder{seed: maphash.MakeSeed()}
+	e := &encoder{seed: encoderSeed}
 	e.enc = hpack.NewEncoder(&e.buf)
 	return e
 }

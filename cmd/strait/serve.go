@@ -93,9 +93,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := probeUpstreams(cfg.Upstreams, stderr); err != nil {
-		return err
-	}
+	probeUpstreams(cfg.Upstreams, stderr)
 	e, err := engine.NewWithDescriptors(cfg, files)
 	if err != nil {
 		return err
@@ -148,11 +146,11 @@ func upstreamList(us []engine.UpstreamConfig) string {
 	return strings.Join(parts, " ")
 }
 
-// probeUpstreams dials every endpoint once, concurrently. An upstream with
-// no reachable endpoint is fatal: a gateway that starts in front of nothing
-// hides the mistake. Unreachable endpoints of an otherwise live upstream
-// only warn, as the pool will retry them.
-func probeUpstreams(us []engine.UpstreamConfig, stderr io.Writer) error {
+// probeUpstreams dials every endpoint once, concurrently, and warns of
+// those that do not accept a connection. A gateway starts whatever its
+// upstreams' state (the lifecycle contract): in a cluster, upstreams often
+// come up after it, and the pools keep dialing them.
+func probeUpstreams(us []engine.UpstreamConfig, stderr io.Writer) {
 	errs := make([][]error, len(us))
 	var wg sync.WaitGroup
 	for i, u := range us {
@@ -169,17 +167,13 @@ func probeUpstreams(us []engine.UpstreamConfig, stderr io.Writer) error {
 				down = append(down, u.Endpoints[j]+": "+err.Error())
 			}
 		}
-		switch {
-		case len(down) == 1 && len(u.Endpoints) == 1:
-			return fmt.Errorf("upstream %s", down[0])
-		case len(down) == len(u.Endpoints):
-			return fmt.Errorf("upstream %q: no endpoint reachable (%s)", u.Name, strings.Join(down, "; "))
-		}
 		for _, d := range down {
 			fmt.Fprintf(stderr, "strait: warning: upstream %q endpoint %s\n", u.Name, d)
 		}
+		if len(down) == len(u.Endpoints) {
+			fmt.Fprintf(stderr, "strait: warning: upstream %q: no endpoint reachable yet; its requests get UNAVAILABLE (503) and /readyz says 503 until one answers\n", u.Name)
+		}
 	}
-	return nil
 }
 
 // dial opens and closes one TCP connection, reducing the error to its cause

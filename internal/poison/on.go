@@ -8,55 +8,36 @@ const Enabled = true
 // Wrap returns a reader that poisons what it handed out at Release.
 func Wrap(r Reader) Reader { return &reader{r: r} }
 
-// reader tracks the slices handed out since the last Release: pos counts
-// the bytes consumed; a peeked slice starting at from is poisoned only in
-// its consumed part (the rest is still unread input).
+// reader remembers the slices Next handed out since the last Release and
+// overwrites them just before it. Only Next's: they are the reader's until
+// Release (netpoll keeps the nodes, or the copy it made for a read across
+// nodes, until then). A slice from Peek is valid only until the next read
+// (netpoll may free its cross-node copy at once), so the codecs never
+// keep one, and poisoning it could write into memory already reused.
 type reader struct {
 	r     Reader
-	pos   int
-	views []view
+	taken [][]byte
 }
 
-type view struct {
-	b    []byte
-	from int
-}
-
-func (p *reader) Len() int { return p.r.Len() }
-
-func (p *reader) Peek(n int) ([]byte, error) {
-	b, err := p.r.Peek(n)
-	if err == nil {
-		p.views = append(p.views, view{b, p.pos})
-	}
-	return b, err
-}
+func (p *reader) Len() int                   { return p.r.Len() }
+func (p *reader) Peek(n int) ([]byte, error) { return p.r.Peek(n) }
+func (p *reader) Skip(n int) error           { return p.r.Skip(n) }
 
 func (p *reader) Next(n int) ([]byte, error) {
 	b, err := p.r.Next(n)
 	if err == nil {
-		p.views = append(p.views, view{b, p.pos})
-		p.pos += n
+		p.taken = append(p.taken, b)
 	}
 	return b, err
 }
 
-func (p *reader) Skip(n int) error {
-	err := p.r.Skip(n)
-	if err == nil {
-		p.pos += n
-	}
-	return err
-}
-
 func (p *reader) Release() error {
-	for _, v := range p.views {
-		n := min(len(v.b), p.pos-v.from)
-		for i := range n {
-			v.b[i] = Byte
+	for _, b := range p.taken {
+		for i := range b {
+			b[i] = Byte
 		}
 	}
-	clear(p.views)
-	p.views, p.pos = p.views[:0], 0
+	clear(p.taken)
+	p.taken = p.taken[:0]
 	return p.r.Release()
 }

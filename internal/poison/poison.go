@@ -1,5 +1,5 @@
 // Package poison is a test hook for buffer ownership. Built with the
-// straitpoison tag, Wrap returns a reader that overwrites every byte it
+// straitpoison tag, Wrap returns a reader that overwrites every byte Next
 // handed out the moment the caller releases it, so a view kept past
 // Release (an unsafe.String in a table, a slice in a queue) reads garbage
 // at once instead of, rarely and under load, another request's bytes.
