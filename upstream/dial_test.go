@@ -81,8 +81,8 @@ func TestDialCap(t *testing.T) {
 		t.Fatalf("while dialing: %d conns, dialing %v; want 1, true", st.Conns, st.Dialing)
 	}
 	startEcho(t, p, r) // conn 2
-	if _, _, err := p.Open(nil, echoRequest(newCall())); !errors.Is(err, errFull) {
-		t.Fatalf("Open at the cap: %v; want errFull", err)
+	if _, _, err := p.Open(nil, echoRequest(newCall())); !errors.Is(err, ErrFull) {
+		t.Fatalf("Open at the cap: %v; want ErrFull", err)
 	}
 	if got := dials.Load(); got != 2 {
 		t.Fatalf("dials: got %d; want 2 (the cap)", got)

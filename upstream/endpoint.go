@@ -54,9 +54,6 @@ func EndpointOf(s *h2.Stream) *Endpoint {
 	return nil
 }
 
-// errFull: every connection's stream slots are taken and the cap is hit.
-var errFull = errors.New("upstream: every stream slot taken")
-
 // open starts a stream on one of e's ready connections. ErrPending: e
 // has none free but a dial is in flight (or starts now).
 func (e *Endpoint) open(b *Batch, r *Request) (*h2.Stream, error) {
@@ -102,7 +99,7 @@ func (e *Endpoint) conn() (*clientConn, error) {
 	case e.dialing:
 		return nil, ErrPending
 	case e.liveLocked() >= e.pool.cfg.MaxConnsPerEndpoint:
-		return nil, errFull
+		return nil, ErrFull
 	case e.backoffUntil.Load() > nanotime():
 		return nil, e.lastErr
 	}

@@ -17,6 +17,8 @@ var (
 	ErrClosed     = errors.New("upstream: pool closed")
 	ErrPending    = errors.New("upstream: connection being established")
 	ErrDial       = errors.New("upstream: dial failed")
+	// ErrFull: every stream slot of the endpoint is taken at MaxConnsPerEndpoint.
+	ErrFull = errors.New("upstream: every stream slot taken")
 	// ErrConnLost is what streams see when their connection drops mid-flight.
 	ErrConnLost = errors.New("upstream: connection lost")
 )

@@ -48,7 +48,7 @@ func grpcOn(t *testing.T, ln net.Listener, ids *seen) *grpc.Server {
 func provablyUnsent(err error) bool {
 	var ge h2.GoAwayError
 	var se h2.StreamError
-	return errors.Is(err, ErrDial) || errors.Is(err, ErrNoEndpoint) || errors.Is(err, errFull) ||
+	return errors.Is(err, ErrDial) || errors.Is(err, ErrNoEndpoint) || errors.Is(err, ErrFull) ||
 		errors.As(err, &ge) || (errors.As(err, &se) && se.Code == h2.ErrCodeRefusedStream)
 }
 
