@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"time"
 )
 
 // adminServer serves /metrics, /debug/pprof/, /healthz and /readyz with
@@ -62,8 +63,15 @@ func (e *Engine) ready() error {
 	}
 	s := e.snap.Load()
 	for i, p := range s.pools {
-		if err := p.Warm(); err != nil {
-			return fmt.Errorf("upstream %q: %v", s.cfg.Upstreams[i].Name, err)
+		p.Warm()
+		// Stopgap until the engine warms pools at start: wait for the dial
+		// /readyz used to make itself.
+		deadline := time.Now().Add(s.cfg.Timeouts.Connect)
+		for !p.Ready() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !p.Ready() {
+			return fmt.Errorf("upstream %q: no ready connection", s.cfg.Upstreams[i].Name)
 		}
 	}
 	return nil

@@ -47,7 +47,7 @@ func (l *leg) open(b *upstream.Batch, p *upstream.Pool, fields []h2.Field, end b
 	if p == nil {
 		return upstream.ErrNoEndpoint
 	}
-	s, err := p.Open(b, fields, end, h)
+	s, err := openShim(b, p, &upstream.Request{Fields: fields, End: end, Handler: h})
 	if err != nil {
 		return err
 	}
@@ -58,6 +58,27 @@ func (l *leg) open(b *upstream.Batch, p *upstream.Pool, fields []h2.Field, end b
 		l.timer = time.AfterFunc(d, onTimeout)
 	}
 	return nil
+}
+
+// openShim is a stopgap until the engine parks a request on ErrPending:
+// it waits for the pool's Wake on the caller's goroutine, as the old
+// pool's synchronous dial did (a dial or a lookup ends within the dial
+// timeout). The fields stay valid: the caller has not returned.
+func openShim(b *upstream.Batch, p *upstream.Pool, r *upstream.Request) (*h2.Stream, error) {
+	for range 8 {
+		wake := make(chan struct{}, 1)
+		r.Wake = func() { wake <- struct{}{} }
+		s, _, err := p.Open(b, r)
+		if err != upstream.ErrPending {
+			return s, err
+		}
+		select {
+		case <-wake:
+		case <-time.After(30 * time.Second):
+			return nil, err
+		}
+	}
+	return nil, upstream.ErrPending
 }
 
 // upClosed records that the upstream stream is gone.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -227,5 +228,48 @@ func TestClientKeepAlive(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("connection still open after PingTimeout")
 		}
+	}
+}
+
+// TestClientReady: OnReady runs once, only after the peer's first
+// SETTINGS; Active counts our open streams; Draining turns on with the
+// peer's GOAWAY (a full connection is not draining); Err stays nil
+// through a graceful drain and names a keepalive timeout.
+func TestClientReady(t *testing.T) {
+	p := newRawPeer(t)
+	var ready sync.WaitGroup
+	ready.Add(1)
+	var calls atomic.Int32
+	c, _ := dialClient(t, p.addr, h2.Config{OnReady: func() { calls.Add(1); ready.Done() },
+		KeepAlive: 50 * time.Millisecond, PingTimeout: 100 * time.Millisecond})
+	time.Sleep(20 * time.Millisecond)
+	if got := int(calls.Load()); got != 0 {
+		t.Fatalf("OnReady ran %d times before the peer's SETTINGS; want 0", got)
+	}
+	p.accept(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 1})
+	ready.Wait()
+	r := newResult()
+	openRetry(t, c, reqFields("GET", "/1"), true, r)
+	p.next(isHeaders)
+	p.do(func(fr *http2.Framer) error { return fr.WriteSettings() }) // a second SETTINGS: no second OnReady
+	p.next(func(f http2.Frame) bool { _, ok := f.(*http2.PingFrame); return ok })
+	if got, want := [3]any{int(calls.Load()), c.Active(), c.Draining()}, [3]any{1, 1, false}; got != want {
+		t.Fatalf("OnReady calls, Active, Draining = %v; want %v", got, want)
+	}
+	p.do(func(fr *http2.Framer) error { return fr.WriteGoAway(1, http2.ErrCodeNo, nil) })
+	for deadline := time.Now().Add(5 * time.Second); !c.Draining(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("GOAWAY did not make the connection draining")
+		}
+	}
+	if err := c.Err(); err != nil {
+		t.Fatalf("Err() after GOAWAY = %v; want nil", err)
+	}
+	r.wait(t) // the PINGs go unanswered
+	if got := c.Err(); !errors.Is(got, h2.ErrPingTimeout) {
+		t.Fatalf("Err() after an unanswered PING = %v; want ErrPingTimeout", got)
+	}
+	if got, want := [2]any{int(calls.Load()), c.Active()}, [2]any{1, 0}; got != want {
+		t.Fatalf("OnReady calls, Active = %v; want %v", got, want)
 	}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// Serve blocks for the rest of a partial frame, so an owner that
 	// batches writes to other connections can flush them first.
 	OnWait func()
+	// OnReady, if set, runs once on the Serve goroutine (no lock held)
+	// after the peer's first SETTINGS frame has been applied: a client
+	// pool opens streams on a connection only from then on, so a peer
+	// that accepts TCP and never speaks HTTP/2 takes none.
+	OnReady func()
 }
 
 // Limits are per-connection token buckets: Burst frames at once, refilled

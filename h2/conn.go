@@ -267,6 +267,32 @@ func (c *Conn) Available() int {
 	return max(0, int(min(c.cfg.MaxConcurrentStreams, c.peer.maxStreams))-c.nLocal)
 }
 
+// Active reports the streams we opened that are still open (a client's
+// requests in flight), for least-request balancing.
+func (c *Conn) Active() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nLocal
+}
+
+// Draining reports whether the connection will never take a new stream:
+// either side sent GOAWAY, or it is closing or closed. A full connection
+// is not draining.
+func (c *Conn) Draining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err != nil || c.goAway || c.draining || c.drained || c.closing || c.nextID > maxWindow
+}
+
+// Err returns the error that finished the connection (a protocol error,
+// ErrPingTimeout, a SETTINGS timeout, the transport's loss once Closed
+// ran), or nil while it is open or after a graceful close.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
 // Shutdown starts a graceful close (RFC 9113 §6.8). A server first sends
 // GOAWAY with the largest stream id and a PING: streams the client opens
 // meanwhile are still served. On the PING's ACK (or after shutdownWait)

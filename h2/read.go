@@ -200,6 +200,11 @@ func (c *Conn) dispatch(h FrameHeader, p []byte) error {
 			return connErr(ErrCodeProtocol, ErrBadFrame)
 		}
 		c.rd.settings = true
+		err := c.lockedControl(h, p)
+		if err == nil && c.cfg.OnReady != nil {
+			c.cfg.OnReady()
+		}
+		return err
 	}
 	if c.rd.hb.active && h.Type != FrameContinuation {
 		return connErr(ErrCodeProtocol, ErrBadFrame)

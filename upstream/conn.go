@@ -2,15 +2,13 @@ package upstream
 
 import (
 	"context"
-	"fmt"
 	"runtime/debug"
 	"time"
 
 	"github.com/cloudwego/netpoll"
 
-	"github.com/straitgw/strait/internal/poison"
-
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/internal/poison"
 )
 
 // clientConn is one HTTP/2 connection to an endpoint. Its netpoll OnRequest
@@ -19,25 +17,23 @@ type clientConn struct {
 	h2    *h2.Conn
 	nc    netpoll.Connection
 	r     poison.Reader // nc's reader (see internal/poison)
-	ep    *endpoint
-	batch Batch // used by the worker running onRequest only
+	ep    *Endpoint
+	batch Batch         // used by the worker running onRequest only
+	ready chan struct{} // closed once the server's first SETTINGS is applied
+	gone  chan struct{} // closed when the transport closes
+	lost  bool          // closed: never joins ep.conns; guarded by ep.mu
 }
 
-// dial opens a new connection and adds it to the endpoint.
-func (e *endpoint) dial() (*clientConn, error) {
-	cfg := e.pool.cfg
-	nc, err := netpoll.DialConnection("tcp", e.addr, cfg.DialTimeout)
-	if err != nil {
-		e.mu.Lock()
-		e.failed, e.lastErr = time.Now(), fmt.Errorf("upstream %s: %w", e.addr, err)
-		err = e.lastErr
-		e.mu.Unlock()
-		return nil, err
-	}
-	c := &clientConn{nc: nc, ep: e, r: poison.Wrap(nc.Reader())}
+// newClientConn wires a dialed transport to an h2 client and sends the
+// preface; the connection is ready when c.ready closes.
+func newClientConn(e *Endpoint, nc netpoll.Connection) (*clientConn, error) {
+	cfg := &e.pool.cfg
+	c := &clientConn{nc: nc, ep: e, r: poison.Wrap(nc.Reader()),
+		ready: make(chan struct{}), gone: make(chan struct{})}
 	hc := cfg.H2
 	hc.OnWait = c.batch.End
 	hc.OnPanic = cfg.OnPanic
+	hc.OnReady = func() { close(c.ready) } // h2 calls it once
 	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, hc)
 	// A partial frame waits in Next for at most this long.
 	_ = nc.SetReadTimeout(30 * time.Second)
@@ -46,15 +42,15 @@ func (e *endpoint) dial() (*clientConn, error) {
 	// Start runs before OnRequest can fire.
 	if err := c.h2.Start(); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("upstream %s: %w", e.addr, err)
+		return nil, err
 	}
 	byConn.Store(c.h2, c)
-	_ = nc.AddCloseCallback(c.onClose)
+	if err := nc.AddCloseCallback(c.onClose); err != nil {
+		byConn.Delete(c.h2)
+		nc.Close()
+		return nil, err
+	}
 	_ = nc.SetOnRequest(c.onRequest)
-	e.mu.Lock()
-	e.failed, e.lastErr = time.Time{}, nil
-	e.conns = append(e.conns, c)
-	e.mu.Unlock()
 	return c, nil
 }
 
@@ -69,11 +65,21 @@ func (c *clientConn) onRequest(_ context.Context, nc netpoll.Connection) error {
 }
 
 func (c *clientConn) onClose(netpoll.Connection) error {
-	c.ep.remove(c)
+	// Without GOAWAY either way, or after a keepalive timeout, the
+	// backend failed rather than drained.
+	failure := c.h2.Err() != nil || !c.h2.Draining()
+	joined := c.ep.remove(c) // no Open finds it from now on
+	close(c.gone)
 	byConn.Delete(c.h2)
 	c.h2.Gone(ErrConnLost) // netpoll frees the buffers after this returns
-	// Off netpoll's poller goroutine: failing the streams writes to clients.
-	go c.h2.Closed(ErrConnLost)
+	// Off netpoll's poller goroutine: failing the streams writes to
+	// clients, and a redial may follow.
+	go func() {
+		c.h2.Closed(ErrConnLost)
+		if joined {
+			c.ep.lost(failure)
+		}
+	}()
 	return nil
 }
 

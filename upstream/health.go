@@ -11,67 +11,106 @@ import (
 // healthPath is the standard gRPC health service (grpc.health.v1).
 const healthPath = "/grpc.health.v1.Health/Check"
 
-// StartHealthChecks probes every endpoint each interval with a health
-// Check for the empty service name. An endpoint that fails is skipped by
-// Open until a probe passes again; if every endpoint fails, Open still
-// tries them all (better a likely failure than a certain one).
+// StartHealthChecks probes every endpoint, those DNS adds later too, each
+// interval with a health Check for the empty service name. An endpoint
+// that fails is skipped by Open while another is usable; if every
+// endpoint fails, Open still tries them (better a likely failure than a
+// certain one). A probe waits for a ready connection like any request,
+// within its timeout.
 func (p *Pool) StartHealthChecks(interval, timeout time.Duration) {
 	if interval <= 0 {
 		return
 	}
-	for _, e := range p.endpoints {
+	p.mu.Lock()
+	p.hcInterval, p.hcTimeout = interval, timeout
+	p.mu.Unlock()
+	for _, e := range p.endpoints() {
+		e.scheduleProbe(interval, timeout)
+	}
+}
+
+// probeNew starts probing an endpoint DNS added, if probes are on.
+func (p *Pool) probeNew(e *Endpoint) {
+	p.mu.Lock()
+	interval, timeout := p.hcInterval, p.hcTimeout
+	p.mu.Unlock()
+	if interval > 0 {
 		e.scheduleProbe(interval, timeout)
 	}
 }
 
 // scheduleProbe runs the next probe of e after interval; each round arms
 // a timer of its own, so no timer is shared with its own callback.
-func (e *endpoint) scheduleProbe(interval, timeout time.Duration) {
+func (e *Endpoint) scheduleProbe(interval, timeout time.Duration) {
 	time.AfterFunc(interval, func() {
-		if e.pool.closed.Load() {
+		if e.pool.closed.Load() || e.isRemoved() {
 			return
 		}
-		e.probe(timeout, func() {
-			if !e.pool.closed.Load() {
-				e.scheduleProbe(interval, timeout)
-			}
-		})
+		e.probe(timeout, func() { e.scheduleProbe(interval, timeout) })
 	})
 }
 
 // probe runs one Check on e and records the outcome, then calls next.
-func (e *endpoint) probe(timeout time.Duration, next func()) {
+func (e *Endpoint) probe(timeout time.Duration, next func()) {
 	h := &healthCall{e: e, next: next}
-	fields := []h2.Field{
-		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"},
-		{Name: ":path", Value: healthPath}, {Name: ":authority", Value: e.addr},
-		{Name: "content-type", Value: "application/grpc"}, {Name: "te", Value: "trailers"},
-	}
+	h.req = Request{Fields: healthFields(e.authority), Handler: h, Wake: h.open}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s, err := e.open(nil, fields, false, h)
-	if err != nil {
-		h.doneLocked(false)
-		return
-	}
-	h.timer = time.AfterFunc(timeout, func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		s.Reset(h2.ErrCodeCancel)
-		h.doneLocked(false)
-	})
-	_ = s.WriteData([]byte{0, 0, 0, 0, 0}, true) // HealthCheckRequest{}: empty
+	h.timer = time.AfterFunc(timeout, h.expire)
+	h.openLocked()
 }
 
-// healthCall is the handler of one probe stream.
+func healthFields(authority string) []h2.Field {
+	return []h2.Field{
+		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"},
+		{Name: ":path", Value: healthPath}, {Name: ":authority", Value: authority},
+		{Name: "content-type", Value: "application/grpc"}, {Name: "te", Value: "trailers"},
+	}
+}
+
+// healthCall is one probe: the Open request and the stream's handler.
 type healthCall struct {
-	e       *endpoint
+	e       *Endpoint
 	next    func()
+	req     Request
 	mu      sync.Mutex
 	timer   *time.Timer
+	s       *h2.Stream
 	serving bool
 	code    string
 	ended   bool
+}
+
+// open is the request's Wake: a connection is ready or its dial failed.
+func (h *healthCall) open() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.openLocked()
+}
+
+func (h *healthCall) openLocked() {
+	if h.ended {
+		return
+	}
+	s, _, err := h.e.pool.open(nil, &h.req, h.e)
+	switch {
+	case err == ErrPending:
+		return
+	case err != nil:
+		h.doneLocked(false)
+		return
+	}
+	h.s = s
+	_ = s.WriteData([]byte{0, 0, 0, 0, 0}, true) // HealthCheckRequest{}: empty
+}
+
+func (h *healthCall) expire() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.s != nil {
+		h.s.Reset(h2.ErrCodeCancel)
+	}
+	h.doneLocked(false)
 }
 
 func (h *healthCall) OnHeaders(_ *h2.Stream, fields []h2.Field, end bool) {
@@ -87,17 +126,26 @@ func (h *healthCall) OnHeaders(_ *h2.Stream, fields []h2.Field, end bool) {
 	}
 }
 
-// OnData reads HealthCheckResponse.status (field 1, enum): SERVING is 1.
-// The response is a few bytes and arrives in one frame.
+// OnData reads the HealthCheckResponse. The response is a few bytes and
+// arrives in one frame.
 func (h *healthCall) OnData(s *h2.Stream, p []byte, end bool) {
-	if len(p) >= 5 {
-		n := int(binary.BigEndian.Uint32(p[1:5]))
-		msg := p[5:min(len(p), 5+n)]
-		h.mu.Lock()
-		h.serving = len(msg) >= 2 && msg[0] == 0x08 && msg[1] == 1
-		h.mu.Unlock()
-	}
+	h.mu.Lock()
+	h.serving = servingStatus(p)
+	h.mu.Unlock()
 	s.Consume(len(p))
+}
+
+// servingStatus reports whether a gRPC message (5-byte prefix, then a
+// HealthCheckResponse) says SERVING: field 1, varint 1, first.
+func servingStatus(p []byte) bool {
+	if len(p) < 5 {
+		return false
+	}
+	msg := p[5:]
+	if n := binary.BigEndian.Uint32(p[1:5]); uint64(n) < uint64(len(msg)) {
+		msg = msg[:n]
+	}
+	return len(msg) >= 2 && msg[0] == 0x08 && msg[1] == 1
 }
 
 func (h *healthCall) OnClose(_ *h2.Stream, err error) {

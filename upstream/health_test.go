@@ -1,109 +1,81 @@
 package upstream
 
 import (
-	"net"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/internal/testutil"
 )
 
-// blackhole accepts TCP connections and never says a word, like a backend
-// whose process hangs.
-func blackhole(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
-// serving is an upstream whose health service says SERVING.
-func serving(t *testing.T) string {
-	return testutil.StartRawUpstream(t, func(c *testutil.Call) ([]byte, error) {
-		return []byte{0x08, 0x01}, nil
-	})
-}
-
 // TestHealthProbeHungEndpoint: a probe against an endpoint that never
-// answers marks it not serving within the probe's timeout (the probe's
-// timeout resets the stream while holding the probe's lock: h2 must not
-// call OnClose inside that Reset), and then it gets no streams.
+// answers marks it not serving within the probe's timeout (the probe
+// waits for a ready connection like any request; its dial never gets
+// one), it then gets no streams, and probing goes on.
 func TestHealthProbeHungEndpoint(t *testing.T) {
 	hung, well := blackhole(t), serving(t)
-	p := NewPool([]string{hung, well}, Config{DialTimeout: time.Second})
-	t.Cleanup(p.Close)
+	p := newPool(t, []string{hung, well}, Config{DialTimeout: time.Second})
 	const interval, timeout = 20 * time.Millisecond, 200 * time.Millisecond
 	p.StartHealthChecks(interval, timeout)
-	ep := p.endpoints[0]
-	deadline := time.Now().Add(interval + 2*timeout + time.Second)
-	for !ep.unhealthy.Load() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the hung endpoint is still healthy after %v", interval+2*timeout+time.Second)
+	eh, ew := byAddr(p, hung), byAddr(p, well)
+	waitFor(t, interval+2*timeout+time.Second, "the hung endpoint unhealthy", eh.unhealthy.Load)
+	for i := range 20 {
+		if e := echo(t, p); e != ew {
+			t.Fatalf("call %d went to %s; want the serving endpoint %s", i, e.Addr(), well)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	for i := 0; i < 20; i++ {
-		s, err := p.Open(nil, healthFields(well), true, nil)
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
-		}
-		if got := endpointOf(s); got != well {
-			t.Fatalf("open %d went to %s; want the serving endpoint %s", i, got, well)
-		}
-		s.Reset(h2.ErrCodeCancel)
-	}
-	// Probing goes on: a second round also completes (no probe is stuck).
-	rounds := probes(p)
-	time.Sleep(interval + 2*timeout + 100*time.Millisecond)
-	if probes(p) <= rounds {
-		t.Fatalf("health probes stopped after %d rounds", rounds)
-	}
+	rounds := eh.probes.Load()
+	waitFor(t, 2*(interval+timeout)+time.Second, "another probe round", func() bool { return eh.probes.Load() > rounds })
 }
 
-func healthFields(authority string) []h2.Field {
-	return []h2.Field{
-		{Name: ":method", Value: "POST"}, {Name: ":scheme", Value: "http"},
-		{Name: ":path", Value: healthPath}, {Name: ":authority", Value: authority},
-		{Name: "content-type", Value: "application/grpc"}, {Name: "te", Value: "trailers"},
+// TestHealthNotServing: an endpoint whose health service says
+// NOT_SERVING is skipped; when it says SERVING again it is back.
+func TestHealthNotServing(t *testing.T) {
+	var status atomicBytes
+	status.set([]byte{0x08, 0x02}) // NOT_SERVING
+	sick := testutil.StartRawUpstream(t, func(c *testutil.Call) ([]byte, error) {
+		if c.Method == healthPath {
+			return status.get(), nil
+		}
+		return c.Req, nil
+	})
+	well := serving(t)
+	p := newPool(t, []string{sick, well}, Config{})
+	p.StartHealthChecks(10*time.Millisecond, time.Second)
+	es, ew := byAddr(p, sick), byAddr(p, well)
+	waitFor(t, 5*time.Second, "probes ran", func() bool { return es.probes.Load() > 0 && ew.probes.Load() > 0 })
+	if got := [2]bool{es.unhealthy.Load(), ew.unhealthy.Load()}; got != [2]bool{true, false} {
+		t.Fatalf("unhealthy: got %v; want [true false]", got)
 	}
+	for range 6 {
+		if e := echo(t, p); e != ew {
+			t.Fatalf("a call went to the NOT_SERVING endpoint %s", e.Addr())
+		}
+	}
+	status.set([]byte{0x08, 0x01})
+	waitFor(t, 5*time.Second, "healthy again", func() bool { return !es.unhealthy.Load() })
 }
 
-func endpointOf(s *h2.Stream) string {
-	if v, ok := byConn.Load(s.Conn()); ok {
-		return v.(*clientConn).ep.addr
+// TestStartsWithNothingReachable: a pool whose only endpoint refuses
+// connections is built without error, is not Ready, fails Opens fast, and
+// works without a restart once the endpoint answers.
+func TestStartsWithNothingReachable(t *testing.T) {
+	addr := refusing(t)
+	p := newPool(t, []string{addr}, Config{DialBackoff: 10 * time.Millisecond, MaxDialBackoff: 50 * time.Millisecond})
+	p.Warm()
+	if p.Ready() {
+		t.Fatal("Ready with nothing reachable")
 	}
-	return ""
-}
-
-func probes(p *Pool) int64 {
-	var n int64
-	for _, e := range p.endpoints {
-		n += e.probes.Load()
+	e := byAddr(p, addr)
+	waitFor(t, 5*time.Second, "a failed dial", func() bool { return e.dialFailures.Load() > 0 })
+	start := time.Now()
+	if _, _, err := open(t, p, echoRequest(newCall())); err == nil {
+		t.Fatal("Open succeeded with nothing listening")
 	}
-	return n
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("Open against a refusing endpoint took %v; want it fast", d)
+	}
+	ln := listenOn(t, addr)
+	proxy(t, ln, serving(t), 0)
+	waitFor(t, 5*time.Second, "Ready once the endpoint answers", p.Ready)
+	echo(t, p)
 }

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -9,219 +10,199 @@ import (
 	"github.com/straitgw/strait/h2"
 )
 
-// Sentinel errors a caller maps to gRPC UNAVAILABLE.
+// Errors a caller maps to gRPC UNAVAILABLE. ErrPending is not a failure:
+// the request's Wake will be called and it opens again.
 var (
 	ErrNoEndpoint = errors.New("upstream: no endpoint available")
 	ErrClosed     = errors.New("upstream: pool closed")
+	ErrPending    = errors.New("upstream: connection being established")
+	ErrDial       = errors.New("upstream: dial failed")
+	// ErrFull: every stream slot of the endpoint is taken at MaxConnsPerEndpoint.
+	ErrFull = errors.New("upstream: every stream slot taken")
+	// ErrConnLost is what streams see when their connection drops mid-flight.
+	ErrConnLost = errors.New("upstream: connection lost")
 )
 
-// Config tunes one cluster's connections.
-type Config struct {
-	ConnsPerEndpoint    int           // connections kept per endpoint (at least 1)
-	MaxConnsPerEndpoint int           // hard cap when every connection's streams are taken
-	DialTimeout         time.Duration // TCP connect
-	H2                  h2.Config     // client side settings
-	// RetryBackoff is how long a failed endpoint is skipped before a new dial.
-	RetryBackoff time.Duration
-	// OnPanic is told of a panic recovered while serving a connection (the
-	// connection is aborted: its streams fail); unset, it is raised again.
-	OnPanic func(*h2.PanicError)
+// Request is one attempt to open an upstream stream. Open keeps none of
+// it but Wake, so Fields may be views when Open returns.
+type Request struct {
+	Fields  []h2.Field // request HEADERS (h2's encoder copies what it keeps)
+	End     bool       // END_STREAM on HEADERS
+	Handler h2.StreamHandler
+	// Wake is called once after Open returned ErrPending, when a dial or
+	// a DNS lookup has ended either way, from a pool goroutine with no
+	// lock of the pool held; the caller then calls Open again.
+	Wake func()
+	// Exclude is avoided when another endpoint can take the stream (a
+	// retry after a failure there).
+	Exclude *Endpoint
 }
 
-func (c *Config) defaults() {
-	if c.ConnsPerEndpoint <= 0 {
-		c.ConnsPerEndpoint = 1
-	}
-	if c.MaxConnsPerEndpoint < c.ConnsPerEndpoint {
-		c.MaxConnsPerEndpoint = c.ConnsPerEndpoint * 8
-	}
-	if c.DialTimeout <= 0 {
-		c.DialTimeout = 2 * time.Second
-	}
-	if c.RetryBackoff <= 0 {
-		c.RetryBackoff = 500 * time.Millisecond
-	}
-}
-
-// Pool is a cluster of equivalent endpoints. Open picks an endpoint round
-// robin and a connection on it with a free stream slot; it never waits for a
-// slot: a full pool dials one more connection, up to the cap.
+// Pool is a cluster of equivalent endpoints, each with a few multiplexed
+// HTTP/2 connections. Open never blocks and never dials on its caller's
+// goroutine: dials and DNS lookups run on goroutines of their own.
 type Pool struct {
-	cfg       Config
-	endpoints []*endpoint
-	next      atomic.Uint32
-	closed    atomic.Bool
+	cfg    Config
+	eps    atomic.Pointer[[]*Endpoint] // where streams may go; replaced under mu
+	rr     atomic.Uint32
+	seq    atomic.Uint64 // bumped under mu when a dial or a lookup ends
+	closed atomic.Bool
+	warm   atomic.Bool // keep ConnsPerEndpoint connections per endpoint
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	waiters    []func() // Wake of requests told ErrPending
+	static     []*Endpoint
+	targets    []*target // host names, resolved by resolve.go
+	unresolved int       // targets whose first lookup has not ended
+	hcInterval time.Duration
+	hcTimeout  time.Duration
 }
 
-// NewPool makes a pool for addrs; no connection is dialed until first use
-// (Warm dials eagerly).
+// NewPool makes a pool for addrs (host:port). Nothing is dialed and
+// nothing blocks: IP literals become endpoints at once, host names once
+// a lookup on a goroutine answers. Warm starts the dials.
 func NewPool(addrs []string, cfg Config) *Pool {
 	cfg.defaults()
 	p := &Pool{cfg: cfg}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
 	for _, a := range addrs {
-		p.endpoints = append(p.endpoints, &endpoint{addr: a, pool: p})
+		if host, port, ok := splitTarget(a); ok {
+			p.targets = append(p.targets, &target{host: host, port: port, authority: a, eps: map[string]*Endpoint{}})
+			continue
+		}
+		p.static = append(p.static, newEndpoint(p, a, a))
+	}
+	p.unresolved = len(p.targets)
+	p.publishLocked()
+	for _, t := range p.targets {
+		go p.resolveLoop(t)
 	}
 	return p
 }
 
-// Open starts a stream on some healthy endpoint. It is called from netpoll
-// handlers of downstream connections: it may dial (bounded by DialTimeout)
-// but never waits for other streams. With a batch, the chosen connection
-// is corked in it, so the caller's next writes share one flush.
-func (p *Pool) Open(b *Batch, fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {
-	if p.closed.Load() {
-		return nil, ErrClosed
-	}
-	n := len(p.endpoints)
-	if n == 0 {
-		return nil, ErrNoEndpoint
-	}
-	start := int(p.next.Add(1))
-	var last error = ErrNoEndpoint
-	for i := 0; i < 2*n; i++ {
-		e := p.endpoints[(start+i)%n]
-		if (i < n) == e.unhealthy.Load() {
-			continue // healthy endpoints first, then the rest
-		}
-		s, err := e.open(b, fields, end, h)
-		if err == nil {
-			return s, nil
-		}
-		last = err
-	}
-	return nil, last
+// Open starts a stream on the best usable endpoint (pick.go). It returns
+// ErrPending when none can take it now but a connection is being
+// established; r.Wake is then called once. A dial failure reaches the
+// caller only when no other endpoint can take the stream (ErrDial). With
+// a batch, the chosen connection is corked in it.
+func (p *Pool) Open(b *Batch, r *Request) (*h2.Stream, *Endpoint, error) {
+	return p.open(b, r, nil)
 }
 
-// Warm dials ConnsPerEndpoint connections to every endpoint and reports
-// whether at least one endpoint answered.
-func (p *Pool) Warm() error {
-	var first error
-	ok := false
-	for _, e := range p.endpoints {
-		if _, err := e.conn(); err != nil {
-			if first == nil {
-				first = err
-			}
-			continue
+// maxParks bounds Open's retries when dials end while it picks.
+const maxParks = 4
+
+// open picks an endpoint, or uses on (a health probe), and parks r.Wake
+// on ErrPending. A dial that ends between the pick and the park bumps
+// seq, so the pick is tried again rather than waiting for nothing.
+func (p *Pool) open(b *Batch, r *Request, on *Endpoint) (*h2.Stream, *Endpoint, error) {
+	for range maxParks {
+		if p.closed.Load() {
+			return nil, nil, ErrClosed
 		}
-		ok = true
+		seq := p.seq.Load()
+		var s *h2.Stream
+		var err error
+		e := on
+		if e != nil {
+			s, err = e.open(b, r)
+		} else {
+			s, e, err = p.pick(b, r)
+		}
+		if err != ErrPending {
+			return s, e, err
+		}
+		if p.park(seq, r.Wake) {
+			return nil, nil, ErrPending
+		}
 	}
-	if ok {
-		return nil
+	if r.Wake != nil {
+		go r.Wake()
 	}
-	if first == nil {
-		first = ErrNoEndpoint
-	}
-	return first
+	return nil, nil, ErrPending
 }
 
-// Close drains every connection with GOAWAY and refuses new streams.
+// park queues wake unless something ended since seq was read.
+func (p *Pool) park(seq uint64, wake func()) bool {
+	if wake == nil {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seq.Load() != seq || p.closed.Load() {
+		return false
+	}
+	p.waiters = append(p.waiters, wake)
+	return true
+}
+
+// notify tells every parked request to open again. Call it with no lock
+// held: it runs their Wake.
+func (p *Pool) notify() {
+	for _, w := range p.takeWaiters() {
+		w()
+	}
+}
+
+func (p *Pool) takeWaiters() []func() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.seq.Add(1)
+	ws := p.waiters
+	p.waiters = nil
+	return ws
+}
+
+// publishLocked rebuilds the endpoint list Open reads, under mu.
+func (p *Pool) publishLocked() {
+	eps := append([]*Endpoint(nil), p.static...)
+	for _, t := range p.targets {
+		eps = append(eps, t.list...)
+	}
+	p.eps.Store(&eps)
+}
+
+func (p *Pool) endpoints() []*Endpoint { return *p.eps.Load() }
+
+// Warm starts dials in the background so that every endpoint keeps
+// ConnsPerEndpoint ready connections from now on, redialing after losses
+// and failures (with backoff). It never blocks.
+func (p *Pool) Warm() {
+	p.warm.Store(true)
+	for _, e := range p.endpoints() {
+		e.maintain()
+	}
+}
+
+// Ready reports whether some endpoint has a connection that takes
+// streams (for /readyz). It never blocks on the network.
+func (p *Pool) Ready() bool {
+	for _, e := range p.endpoints() {
+		if e.ready() {
+			return true
+		}
+	}
+	return false
+}
+
+// Close sends GOAWAY on every connection and refuses new streams; streams
+// in flight finish. Parked requests are woken (Open says ErrClosed).
 func (p *Pool) Close() {
 	if p.closed.Swap(true) {
 		return
 	}
-	for _, e := range p.endpoints {
-		e.closeAll()
+	p.cancel()
+	ws := p.takeWaiters()
+	for _, e := range p.endpoints() {
+		e.drain()
+	}
+	if len(ws) > 0 {
+		go func() {
+			for _, w := range ws {
+				w()
+			}
+		}()
 	}
 }
-
-// Stats reports open connections per endpoint (for /metrics).
-func (p *Pool) Stats() map[string]int {
-	m := make(map[string]int, len(p.endpoints))
-	for _, e := range p.endpoints {
-		e.mu.Lock()
-		m[e.addr] = len(e.conns)
-		e.mu.Unlock()
-	}
-	return m
-}
-
-type endpoint struct {
-	unhealthy atomic.Bool  // last health probe failed
-	probes    atomic.Int64 // health probes completed
-	addr      string
-	pool      *Pool
-	mu        sync.Mutex
-	conns     []*clientConn
-	failed    time.Time // last dial failure, for back-off
-	lastErr   error
-}
-
-func (e *endpoint) open(b *Batch, fields []h2.Field, end bool, h h2.StreamHandler) (*h2.Stream, error) {
-	for attempt := 0; attempt < 3; attempt++ {
-		c, err := e.conn()
-		if err != nil {
-			return nil, err
-		}
-		if b != nil {
-			b.Cork(c.h2)
-		}
-		s, err := c.h2.OpenStream(fields, end, h)
-		if err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, h2.ErrNoStreamSlot) && !errors.Is(err, h2.ErrConnClosing) {
-			return nil, err
-		}
-	}
-	return nil, ErrNoEndpoint
-}
-
-// conn returns a connection with a free stream slot, dialing if needed.
-func (e *endpoint) conn() (*clientConn, error) {
-	e.mu.Lock()
-	best := e.pickLocked()
-	if best != nil && (best.h2.Available() > 0) {
-		e.mu.Unlock()
-		return best, nil
-	}
-	if len(e.conns) >= e.pool.cfg.MaxConnsPerEndpoint {
-		e.mu.Unlock()
-		if best != nil {
-			return best, nil // let OpenStream report the limit
-		}
-		return nil, ErrNoEndpoint
-	}
-	if !e.failed.IsZero() && time.Since(e.failed) < e.pool.cfg.RetryBackoff {
-		err := e.lastErr
-		e.mu.Unlock()
-		return nil, err
-	}
-	e.mu.Unlock()
-	return e.dial()
-}
-
-// pickLocked returns the live connection with the most free slots.
-func (e *endpoint) pickLocked() *clientConn {
-	var best *clientConn
-	bestFree := 0
-	for _, c := range e.conns {
-		if f := c.h2.Available(); f > bestFree {
-			best, bestFree = c, f
-		}
-	}
-	return best
-}
-
-func (e *endpoint) remove(c *clientConn) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for i, x := range e.conns {
-		if x == c {
-			e.conns = append(e.conns[:i], e.conns[i+1:]...)
-			return
-		}
-	}
-}
-
-func (e *endpoint) closeAll() {
-	e.mu.Lock()
-	cs := append([]*clientConn(nil), e.conns...)
-	e.mu.Unlock()
-	for _, c := range cs {
-		c.h2.Shutdown()
-	}
-}
-
-// ErrConnLost is what streams see when their connection drops mid-flight.
-var ErrConnLost = errors.New("upstream: connection lost")
