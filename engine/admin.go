@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
-	"time"
 )
 
 // adminServer serves /metrics, /debug/pprof/, /healthz and /readyz with
@@ -63,13 +62,6 @@ func (e *Engine) ready() error {
 	}
 	s := e.snap.Load()
 	for i, p := range s.pools {
-		p.Warm()
-		// Stopgap until the engine warms pools at start: wait for the dial
-		// /readyz used to make itself.
-		deadline := time.Now().Add(s.cfg.Timeouts.Connect)
-		for !p.Ready() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
 		if !p.Ready() {
 			return fmt.Errorf("upstream %q: no ready connection", s.cfg.Upstreams[i].Name)
 		}

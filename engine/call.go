@@ -38,6 +38,7 @@ type call struct {
 // owner that knows when the last of them let go.
 func newCall(e *Engine, s *snapshot, rt *transcode.Route, down downstream) *call {
 	c := &call{leg: leg{e: e, snap: s, down: down}, route: rt}
+	c.self, c.giveUp = c, c.fail
 	c.getBufs()
 	c.msgs.reset(s.cfg.Limits.MaxBodyBytes)
 	return c
@@ -86,6 +87,7 @@ func (c *call) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 	if c.done {
 		return
 	}
+	c.answer()
 	if c.status == "" && !end {
 		c.takeHeaders(fields)
 		return
@@ -150,14 +152,18 @@ func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
 func (c *call) OnClose(s *h2.Stream, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.done {
-		if err == nil {
-			c.finish()
-		} else {
-			c.fail(streamStatus(err, c.deadline))
-		}
+	if s != c.up {
+		return // an attempt the leg has already given up
 	}
 	c.upClosed()
+	switch {
+	case c.done:
+	case err == nil:
+		c.finish()
+	case c.retry(err):
+	default:
+		c.fail(streamStatus(err, c.deadline))
+	}
 }
 
 // drained runs when the client has taken queued bytes.
@@ -186,6 +192,7 @@ func (c *call) cancel() {
 		return
 	}
 	c.done = true
+	c.ep = nil // the client left: says nothing of the endpoint
 	c.stopTimer()
 	c.resetUp()
 	c.putBufs()

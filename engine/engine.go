@@ -31,7 +31,8 @@ type Engine struct {
 	log     *slog.Logger
 	done    chan struct{}
 
-	reloadMu sync.Mutex // one reload at a time
+	reloadMu    sync.Mutex   // one reload at a time
+	retryTokens atomic.Int64 // retry budget, thousandths of a token (attempt.go)
 
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
@@ -70,6 +71,7 @@ func New(cfg Config) (*Engine, error) {
 func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
 	cfg.Defaults()
 	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{}}
+	e.retryTokens.Store(retryTokensMax)
 	s, err := e.compile(cfg, files)
 	if err != nil {
 		return nil, err
@@ -188,6 +190,9 @@ func (e *Engine) Start() error {
 	if err := e.startLoop(); err != nil {
 		ln.Close()
 		return err
+	}
+	for _, p := range s.pools {
+		p.Warm() // dials in the background: a down upstream delays nothing
 	}
 	e.refreshReflection()
 	if s.cfg.Admin != "" {

@@ -131,14 +131,13 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	c := newCall(e, s, m.Route, down)
 	c.teTrailers = req.teTrailers
 	c.mu.Lock()
-	err := c.open(b, s.pool(m.Route.Service), fs, false, c, d, c.onTimeout)
-	if err == nil {
-		err = c.up.WriteData(msg, true)
-	}
+	c.arm(d, c.onTimeout)
+	// msg is the front end's scratch, untouched until this exchange ends.
+	err := c.begin(b, s.pool(m.Route.Service), fs, true, msg, true)
 	c.mu.Unlock()
 	if err != nil {
 		c.cancel()
-		e.replyJSON(s, down, 503, rpc.New(rpc.CodeUnavailable, err.Error()), nil)
+		e.replyJSON(s, down, 503, unavailable(err), nil)
 		return nil
 	}
 	return c
@@ -149,6 +148,7 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down downstream,
 	in *h2.Stream, inBatch *upstream.Batch) exchange {
 	r := &relay{leg: leg{e: e, snap: s, down: down}, in: in, inBatch: inBatch, web: req.kind == kindWeb}
+	r.self, r.giveUp, r.onSent = r, r.fail, r.bodySent
 	ctype := bstr(req.ctype)
 	upType := ctype
 	r.ctype = strings.Clone(responseType(ctype)) // kept for replies
@@ -170,30 +170,20 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 		return r
 	}
 	fs, d := s.upstreamFields(req, path, upType)
-	body, end := req.body, req.end
-	if err := r.open(b, s.pool(svc), fs, end && len(body) == 0, r, d, r.onTimeout); err != nil {
-		r.fail(rpc.New(rpc.CodeUnavailable, err.Error()))
-		return r
+	body, owned := req.body, false
+	if r.text && len(body) > 0 {
+		var err error
+		if body, err = r.dec.decode(nil, body, req.end); err != nil {
+			r.fail(rpc.New(rpc.CodeInvalidArgument, err.Error()))
+			return r
+		}
+		owned = true // decoded into a buffer of its own
 	}
-	if len(body) > 0 {
-		r.sendBody(body, end)
+	r.arm(d, r.onTimeout)
+	if err := r.begin(b, s.pool(svc), fs, req.end, body, owned); err != nil {
+		r.fail(unavailable(err))
 	}
 	return r
-}
-
-// sendBody sends a request body the front end already holds.
-func (r *relay) sendBody(body []byte, end bool) {
-	if r.text {
-		var err error
-		if body, err = r.dec.decode(r.buf[:0], body, end); err != nil {
-			r.fail(rpc.New(rpc.CodeInvalidArgument, err.Error()))
-			return
-		}
-		r.buf = body
-	}
-	if err := r.up.WriteData(body, end); err != nil {
-		r.fail(streamStatus(err, r.deadline))
-	}
 }
 
 // serviceOf extracts "pkg.Service" from a gRPC path "/pkg.Service/Method".

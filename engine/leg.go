@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -23,62 +24,33 @@ type exchange interface {
 	expire(st rpc.Status)
 }
 
-// leg is the upstream half of an exchange: the stream to the upstream,
-// its deadline, and the response credit withheld while the client lags.
-// call (REST) and relay (gRPC, gRPC-Web) embed it. mu guards the whole
-// exchange and is held across h2 calls: h2 never runs a callback inside
-// the call that raised it (h2/events.go), so nothing re-enters.
+// leg is the upstream half of an exchange: the attempts to open the
+// upstream stream (attempt.go), the stream, its deadline, and the response
+// credit withheld while the client lags. call (REST) and relay (gRPC,
+// gRPC-Web) embed it. mu guards the whole exchange and is held across h2
+// and pool calls: neither runs a callback inside the call that raised it
+// (h2/events.go, upstream.Request.Wake), so nothing re-enters.
 type leg struct {
 	e        *Engine
 	snap     *snapshot
 	down     downstream
+	self     h2.StreamHandler // the exchange, as the upstream stream's handler
+	giveUp   func(rpc.Status) // ends the exchange with a gateway status, under mu
 	mu       sync.Mutex
 	up       *h2.Stream
 	timer    *time.Timer
 	deadline time.Time // zero: none
 	owed     int       // response bytes taken while the client lagged
 	done     bool      // the client's response has ended
+	attempts
 }
 
-// open opens the upstream stream and arms the deadline; onTimeout runs
-// when it passes. With a batch, the upstream connection is corked in it.
-func (l *leg) open(b *upstream.Batch, p *upstream.Pool, fields []h2.Field, end bool,
-	h h2.StreamHandler, d time.Duration, onTimeout func()) error {
-	if p == nil {
-		return upstream.ErrNoEndpoint
-	}
-	s, err := openShim(b, p, &upstream.Request{Fields: fields, End: end, Handler: h})
-	if err != nil {
-		return err
-	}
-	l.up = s
-	l.e.metrics.upstreamStreams.Add(1)
+// arm starts the deadline; onTimeout runs when it passes.
+func (l *leg) arm(d time.Duration, onTimeout func()) {
 	if d > 0 {
 		l.deadline = time.Now().Add(d)
 		l.timer = time.AfterFunc(d, onTimeout)
 	}
-	return nil
-}
-
-// openShim is a stopgap until the engine parks a request on ErrPending:
-// it waits for the pool's Wake on the caller's goroutine, as the old
-// pool's synchronous dial did (a dial or a lookup ends within the dial
-// timeout). The fields stay valid: the caller has not returned.
-func openShim(b *upstream.Batch, p *upstream.Pool, r *upstream.Request) (*h2.Stream, error) {
-	for range 8 {
-		wake := make(chan struct{}, 1)
-		r.Wake = func() { wake <- struct{}{} }
-		s, _, err := p.Open(b, r)
-		if err != upstream.ErrPending {
-			return s, err
-		}
-		select {
-		case <-wake:
-		case <-time.After(30 * time.Second):
-			return nil, err
-		}
-	}
-	return nil, upstream.ErrPending
 }
 
 // upClosed records that the upstream stream is gone.
@@ -94,6 +66,7 @@ func (l *leg) stopTimer() {
 		l.timer.Stop()
 		l.timer = nil
 	}
+	l.stopWait()
 }
 
 // credit returns n response bytes taken from s to its window, or owes
@@ -124,8 +97,9 @@ func (l *leg) corkDown(up *h2.Stream) {
 	}
 }
 
-// resetUp cancels the upstream stream.
+// resetUp cancels the upstream stream, or a wait for one.
 func (l *leg) resetUp() {
+	l.waiting = false
 	if l.up != nil {
 		l.up.Reset(h2.ErrCodeCancel)
 	}
@@ -141,4 +115,12 @@ func (l *leg) timerBatch(b *upstream.Batch) {
 	if !l.done {
 		l.down.cork(b)
 	}
+}
+
+// unavailable is the status of a request no upstream took.
+func unavailable(err error) rpc.Status {
+	if errors.Is(err, upstream.ErrNoEndpoint) || errors.Is(err, upstream.ErrClosed) {
+		return rpc.New(rpc.CodeUnavailable, "no upstream endpoint available")
+	}
+	return rpc.New(rpc.CodeUnavailable, "upstream: "+err.Error())
 }

@@ -38,6 +38,7 @@ func (r *relay) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 		return
 	}
 	r.corkDown(s)
+	r.answer()
 	switch {
 	case r.done:
 	case !r.sent && end:
@@ -148,11 +149,10 @@ func (r *relay) endWithoutTrailers() {
 }
 
 func (r *relay) requestData(s *h2.Stream, p []byte, end bool) {
-	if r.up == nil {
+	if r.done || r.up == nil && !r.waiting {
 		s.Consume(len(p))
 		return
 	}
-	r.inBatch.Cork(r.up.Conn())
 	body := p
 	if r.text {
 		var err error
@@ -163,6 +163,14 @@ func (r *relay) requestData(s *h2.Stream, p []byte, end bool) {
 		}
 		r.buf = body
 	}
+	if r.waiting { // no stream yet: hold the bytes, and the client's window
+		r.body = append(r.body, body...)
+		r.complete = r.complete || end
+		r.owedIn += len(p)
+		return
+	}
+	r.keepBody(body)
+	r.inBatch.Cork(r.up.Conn())
 	if err := r.up.WriteData(body, end); errors.Is(err, h2.ErrBufferFull) {
 		// Only a client that ignores our window gets here.
 		s.Reset(h2.ErrCodeFlowControl)
@@ -200,9 +208,22 @@ func (r *relay) OnClose(s *h2.Stream, err error) {
 		}
 		return
 	}
+	if s != r.up {
+		return // an attempt the leg has already given up
+	}
 	r.upClosed()
-	if err != nil && !r.done {
+	if err != nil && !r.done && !r.retry(err) {
 		r.fail(streamStatus(err, r.deadline))
+	}
+}
+
+// bodySent runs when an attempt's stream is open and the body held for it
+// written: the client's window comes back for the bytes held.
+func (r *relay) bodySent() {
+	if r.owedIn > 0 && r.in != nil && r.up.Buffered() < relayHighWater {
+		n := r.owedIn
+		r.owedIn = 0
+		r.in.Consume(n)
 	}
 }
 
@@ -214,6 +235,7 @@ func (r *relay) cancel() {
 }
 
 func (r *relay) abandon() {
+	r.ep = nil // the client left: says nothing of the endpoint
 	if !r.done {
 		r.done = true
 		r.stopTimer()
@@ -273,6 +295,7 @@ func (r *relay) fail(st rpc.Status) {
 func (r *relay) end(code rpc.Code) {
 	r.done = true
 	r.stopTimer()
+	r.report(code)
 	r.e.metrics.countStatus(code)
 }
 

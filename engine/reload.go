@@ -86,29 +86,21 @@ func poolKey(u UpstreamConfig, cfg Config) string {
 	return fmt.Sprintf("%#v|%v|%d", u, cfg.Timeouts.Connect, cfg.Limits.MaxBodyBytes)
 }
 
-// warmNew dials the pools s does not share with old and waits, up to
-// wait, until each has a connection (or fails: a backend down at reload
-// must not block it).
+// warmNew starts dialing the pools s does not share with old and waits,
+// up to wait, until each has a ready connection (or not: a backend down
+// at reload must not block it).
 func (s *snapshot) warmNew(old *snapshot, wait time.Duration) {
-	done := make(chan struct{}, len(s.pools))
-	n := 0
+	var fresh []*upstream.Pool
 	for _, p := range s.pools {
-		if old.owns(p) {
-			continue
+		if !old.owns(p) {
+			p.Warm()
+			fresh = append(fresh, p)
 		}
-		n++
-		go func() {
-			_ = p.Warm()
-			done <- struct{}{}
-		}()
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for ; n > 0; n-- {
-		select {
-		case <-done:
-		case <-t.C:
-			return
+	deadline := time.Now().Add(wait)
+	for _, p := range fresh {
+		for !p.Ready() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }

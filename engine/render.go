@@ -104,6 +104,7 @@ func (c *call) finish() {
 		*t = rpc.New(rpc.CodeInternal, "upstream sent no response message")
 	}
 	c.e.metrics.countStatus(t.Code)
+	c.report(t.Code)
 	c.restFinish()
 	c.putBufs()
 }
