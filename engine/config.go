@@ -63,6 +63,9 @@ type Limits struct {
 	MaxBodyBytes         int    `yaml:"max_body_bytes"`
 	MaxJSONDepth         int    `yaml:"max_json_depth"`
 	MaxConcurrentStreams uint32 `yaml:"max_concurrent_streams"`
+	// MaxBufferedBytes is the gateway-wide budget for response bytes held
+	// for clients that read slowly (overload.go).
+	MaxBufferedBytes int `yaml:"max_buffered_bytes"`
 }
 
 // TranscodeConfig selects the JSON mapping options.
@@ -85,6 +88,7 @@ const (
 	DefaultMaxBodyBytes         = 4 << 20 // grpc-go's default receive limit
 	DefaultMaxJSONDepth         = 100
 	DefaultMaxConcurrentStreams = 250
+	DefaultMaxBufferedBytes     = 128 << 20
 	DefaultConnsPerEndpoint     = 1
 )
 
@@ -101,6 +105,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.Limits.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.Limits.MaxJSONDepth, DefaultMaxJSONDepth)
 	setDefault(&c.Limits.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
+	setDefault(&c.Limits.MaxBufferedBytes, DefaultMaxBufferedBytes)
 	for i := range c.Upstreams {
 		setDefault(&c.Upstreams[i].ConnsPerEndpoint, DefaultConnsPerEndpoint)
 	}

@@ -212,7 +212,7 @@ func (k *checker) bounds() {
 	for _, n := range []struct {
 		key string
 		v   int
-	}{{"max_header_bytes", l.MaxHeaderBytes}, {"max_body_bytes", l.MaxBodyBytes}, {"max_json_depth", l.MaxJSONDepth}} {
+	}{{"max_header_bytes", l.MaxHeaderBytes}, {"max_body_bytes", l.MaxBodyBytes}, {"max_json_depth", l.MaxJSONDepth}, {"max_buffered_bytes", l.MaxBufferedBytes}} {
 		if n.v < 0 {
 			k.add("limits."+n.key, strconv.Itoa(n.v), "must not be negative, got %d", n.v)
 		}

@@ -33,7 +33,8 @@ type downstream interface {
 // h2Response is an h2 stream as a downstream.
 type h2Response struct {
 	s    *h2.Stream
-	hdrs []h2.Field // scratch for the response HEADERS
+	w    *sockWriter // the connection's, whose backlog every stream shares
+	hdrs []h2.Field  // scratch for the response HEADERS
 }
 
 func (r *h2Response) head(status int, ctype string, fields []h2.Field, length int, end bool) {
@@ -51,15 +52,15 @@ func (r *h2Response) head(status int, ctype string, fields []h2.Field, length in
 
 func (r *h2Response) data(p []byte, end bool) {
 	if err := r.s.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
-		// Only an upstream that ignores our window gets here: the
-		// exchange withholds credit long before the buffer fills.
-		r.s.Reset(h2.ErrCodeFlowControl)
+		// The connection holds its limit (MaxConnBuffer) for a client
+		// that does not read: this stream goes, the others stay.
+		r.s.Reset(h2.ErrCodeEnhanceYourCalm)
 	}
 }
 
 func (r *h2Response) trailers(fields []h2.Field) { _ = r.s.WriteHeaders(fields, true) }
 func (r *h2Response) abort(code h2.ErrCode)      { r.s.Reset(code) }
-func (r *h2Response) backlog() int               { return r.s.Buffered() }
+func (r *h2Response) backlog() int               { return r.s.Buffered() + r.w.backlog() }
 func (r *h2Response) cork(b *upstream.Batch)     { b.Cork(r.s.Conn()) }
 
 // statusValue formats an HTTP status without allocating for common ones.

@@ -195,6 +195,7 @@ func (e *Engine) Start() error {
 		p.Warm() // dials in the background: a down upstream delays nothing
 	}
 	e.refreshReflection()
+	go e.watchBudget()
 	if s.cfg.Admin != "" {
 		a, err := startAdmin(s.cfg.Admin, e)
 		if err != nil {

@@ -28,7 +28,7 @@ type h1Conn struct {
 	c   *conn
 	req http1.Request
 
-	w   *h1Writer
+	w   *sockWriter
 	out []byte // response head and chunk scratch; one response at a time
 
 	mu       sync.Mutex
@@ -58,7 +58,7 @@ type h1Response struct {
 
 func newH1Conn(c *conn) *h1Conn {
 	h := &h1Conn{c: c, done: make(chan struct{}, 1)}
-	h.w = newH1Writer(c.nc, h.flushed)
+	h.w = newSockWriter(c.nc, h.flushed, func(n int) { c.e.addHeld(&c.held, n) })
 	return h
 }
 

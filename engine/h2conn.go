@@ -15,6 +15,7 @@ import (
 type h2Conn struct {
 	c  *conn
 	h2 *h2.Conn
+	w  *sockWriter // never waits for the client (see sockWriter)
 	// batch gathers the upstream connections written while Serve handles
 	// one input batch: they are flushed once, when it ends or waits.
 	batch upstream.Batch
@@ -26,7 +27,9 @@ func newH2Conn(c *conn) *h2Conn {
 	cfg := serverH2Config(c.e.snap.Load().cfg)
 	cfg.OnWait = h.batch.End
 	cfg.OnPanic = c.e.h2Panic
-	h.h2 = h2.NewServerConn(nc.Writer(), func() { _ = nc.Close() }, h, cfg)
+	cfg.OnQueued = func(n int) { c.e.addHeld(&c.held, n) }
+	h.w = newSockWriter(nc, h.flushed, cfg.OnQueued)
+	h.h2 = h2.NewServerConn(h.w, func() { _ = nc.Close() }, h, cfg)
 	if err := h.h2.Start(); err != nil {
 		_ = nc.Close()
 	}
@@ -43,6 +46,16 @@ func (h *h2Conn) serve() error {
 }
 
 func (h *h2Conn) closed() { h.h2.Closed(errClientGone) }
+
+// flushed runs when a background flush has caught up with the client:
+// exchanges that withheld upstream credit for it may return it.
+func (h *h2Conn) flushed() {
+	h.h2.Handlers(func(sh h2.StreamHandler) {
+		if d, ok := sh.(interface{ drained() }); ok {
+			d.drained()
+		}
+	})
+}
 
 // Accept starts a stream: gRPC and gRPC-Web stream their bodies through a
 // relay at once; REST gathers the body first (it is transcoded whole).
@@ -69,7 +82,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 		}
 	}
 	req.kind = classify(req.ctype)
-	down := &h2Response{s: s}
+	down := &h2Response{s: s, w: h.w}
 	if req.kind != kindREST {
 		x := e.start(snap, &h.batch, req, down, s, &h.batch)
 		return x.(*relay)
@@ -151,6 +164,13 @@ func (r *h2REST) expire(st rpc.Status) {
 	}
 }
 
+// drained: the connection's writer caught up with the client.
+func (r *h2REST) drained() {
+	if c := r.call.Load(); c != nil {
+		c.drained()
+	}
+}
+
 func (r *h2REST) OnClose(s *h2.Stream, err error) {
 	if c := r.call.Load(); c != nil && err != nil {
 		c.cancel()
@@ -168,18 +188,24 @@ func serverH2Config(cfg Config) h2.Config {
 	return h2.Config{
 		MaxConcurrentStreams: cfg.Limits.MaxConcurrentStreams,
 		MaxHeaderListSize:    uint32(cfg.Limits.MaxHeaderBytes),
-		IdleTimeout:          cfg.Timeouts.Idle,
+		// What one client connection can make the gateway hold of its
+		// request bodies: this per stream, times its streams.
+		InitialWindowSize: downstreamStreamWindow,
+		IdleTimeout:       cfg.Timeouts.Idle,
 		// A lagging client holds at most one upstream stream window plus
 		// relayHighWater per stream before upstream credit stops.
 		MaxStreamBuffer: upstreamStreamWindow + relayHighWater + 64<<10,
-		MaxConnBuffer:   64 << 20,
+		MaxConnBuffer:   16 << 20, // past it the stream is reset (down.go)
 	}
 }
 
 // upstreamStreamWindow is each upstream stream's receive window: enough
 // for throughput on a data-center link, small enough to bound what a slow
 // client makes the gateway hold.
-const upstreamStreamWindow = 1 << 20
+const upstreamStreamWindow = 64 << 10
+
+// downstreamStreamWindow is each client stream's receive window.
+const downstreamStreamWindow = 256 << 10
 
 func upstreamH2Config(cfg Config) h2.Config {
 	return h2.Config{

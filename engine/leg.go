@@ -12,7 +12,7 @@ import (
 
 // relayHighWater bounds the bytes queued toward one side before the other
 // side's receive window stops being returned: backpressure, not buffering.
-const relayHighWater = 256 << 10
+const relayHighWater = 64 << 10
 
 // exchange is a started request, as its front end sees it.
 type exchange interface {
@@ -70,10 +70,11 @@ func (l *leg) stopTimer() {
 }
 
 // credit returns n response bytes taken from s to its window, or owes
-// them while relayHighWater or more wait for the client: the upstream then
+// them while relayHighWater or more wait for the client, or any while the
+// gateway is over its memory budget (overload.go): the upstream then
 // stops sending, and what the gateway holds stays bounded.
 func (l *leg) credit(s *h2.Stream, n int) {
-	if !l.done && l.down.backlog() >= relayHighWater {
+	if bl := l.down.backlog(); !l.done && (bl >= relayHighWater || bl > 0 && l.e.overBudget()) {
 		l.owed += n
 		return
 	}

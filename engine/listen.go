@@ -29,6 +29,8 @@ type conn struct {
 	h1 *h1Conn
 	h2 *h2Conn
 
+	held held // response bytes held for this client (overload.go)
+
 	// idle closes a connection that sent nothing in time, or an HTTP/1.1
 	// one kept alive with no request; h2 keeps its own idle clock.
 	idle *time.Timer
@@ -166,6 +168,7 @@ func (c *conn) onClose(netpoll.Connection) error {
 	// writers must see the close before it returns.
 	h1, h2c := c.protocol()
 	if h2c != nil {
+		h2c.w.gone()
 		h2c.h2.Gone(errClientGone)
 		go h2c.closed()
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	MaxConnBuffer   int
 	// Limits are the abuse budgets; zero fields take defaults.
 	Limits Limits
+	// OnQueued, if set, is told (under the connection's lock: keep it to
+	// an atomic add) of every change to the bytes WriteData queued beyond
+	// the peer's windows, so an owner can budget them across connections.
+	OnQueued func(delta int)
 	// OnPanic, if set, is told of a panic h2 recovered from (see
 	// PanicError) after it ended the connection; unset, the panic is
 	// raised again.

@@ -488,3 +488,30 @@ func (c *Conn) lockedHandlers() []StreamHandler {
 	}
 	return hs
 }
+
+func (c *Conn) addQueued(n int) {
+	c.queued += n
+	if c.cfg.OnQueued != nil && n != 0 {
+		c.cfg.OnQueued(n)
+	}
+}
+
+// ResetStalled resets, with code, the streams whose queued output has
+// made no progress for age (the peer gives them no window), and reports
+// how many. An owner over its memory budget sheds the worst connections'
+// stalled streams with it; well-behaved streams keep flowing.
+func (c *Conn) ResetStalled(age time.Duration, code ErrCode) int {
+	c.mu.Lock()
+	defer c.release()
+	now, n := time.Now(), 0
+	for i := 0; i < len(c.blocked); i++ {
+		if s := c.blocked[i]; now.Sub(s.progress) >= age {
+			c.resetLocked(s, code, ErrStalled)
+			i--
+			n++
+		}
+	}
+	c.flushSoon()
+	c.idleDone()
+	return n
+}

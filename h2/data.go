@@ -47,12 +47,16 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 		return nil, connErr(ErrCodeFlowControl, ErrFlowControl)
 	}
 	c.recvWin -= size
+	// The connection window comes back as soon as a frame is received;
+	// only the stream's waits for the handler (Consume). A stream whose
+	// reader lags then stalls itself, never its neighbours: the bound on
+	// what a connection holds is its streams' windows (as grpc-go does).
+	c.consumeConn(size)
 	s := c.streams[h.StreamID]
 	if s == nil || s.accepting {
-		return nil, c.dataNoStream(h.StreamID, size)
+		return nil, c.dataNoStream(h.StreamID)
 	}
 	if s.remoteEnd || size > s.recvWin {
-		c.consume(nil, size)
 		code := ErrCodeStreamClosed
 		if !s.remoteEnd {
 			code = ErrCodeFlowControl
@@ -60,12 +64,11 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 		return nil, c.peerReset(s, code, ErrFlowControl)
 	}
 	if s.local && !s.gotHeaders { // DATA before the response headers
-		c.consume(nil, size)
 		return nil, c.peerReset(s, ErrCodeProtocol, ErrBadState)
 	}
 	s.recvWin -= size
 	if pad := size - int64(n); pad > 0 {
-		c.consume(s, pad)
+		c.consumeStream(s, pad)
 	}
 	s.received += int64(n)
 	s.held += int64(n)
@@ -77,13 +80,12 @@ func (c *Conn) dataStream(h FrameHeader, n int, end bool) (*Stream, error) {
 }
 
 // dataNoStream handles DATA for a stream that is not open: idle is a
-// connection error; for a closed one the window is returned and, unless we
-// reset it ourselves, the peer hears STREAM_CLOSED.
-func (c *Conn) dataNoStream(id uint32, size int64) error {
+// connection error; for a closed one, unless we reset it ourselves, the
+// peer hears STREAM_CLOSED.
+func (c *Conn) dataNoStream(id uint32) error {
 	if c.idle(id) {
 		return connErr(ErrCodeProtocol, ErrBadStreamID)
 	}
-	c.consume(nil, size)
 	if c.resetByUs(id) {
 		return nil
 	}

@@ -46,7 +46,7 @@ func (c *Conn) drainStream(s *Stream) {
 	}
 	c.writeData(s, s.out[s.outOff:s.outOff+n], last && s.endQueued && !s.hasTrail)
 	s.outOff += n
-	c.queued -= n
+	c.addQueued(-n)
 	s.progress = time.Now()
 	if !last {
 		c.queueDrain(s, s.h, n)
@@ -86,24 +86,30 @@ func (c *Conn) drainAll() {
 	}
 }
 
-// consume returns n received bytes to the windows, granting them back in
-// batches of half a window.
-func (c *Conn) consume(s *Stream, n int64) {
+// consumeConn returns n received bytes to the connection window, granting
+// them back in batches of half a window.
+func (c *Conn) consumeConn(n int64) {
 	if c.err != nil {
 		return
 	}
-	var b [16]byte
 	c.unacked += n
 	if c.unacked >= int64(c.cfg.ConnWindowSize/2) {
+		var b [16]byte
 		c.write(AppendWindowUpdate(b[:0], 0, uint32(c.unacked)))
 		c.recvWin += c.unacked
 		c.unacked = 0
 	}
-	if s == nil || s.closed || s.remoteEnd {
+}
+
+// consumeStream returns n bytes the handler took to the stream's window,
+// in batches of half a window.
+func (c *Conn) consumeStream(s *Stream, n int64) {
+	if c.err != nil || s.closed || s.remoteEnd {
 		return
 	}
 	s.unacked += n
 	if s.unacked >= int64(c.cfg.InitialWindowSize/2) {
+		var b [16]byte
 		c.write(AppendWindowUpdate(b[:0], s.id, uint32(s.unacked)))
 		s.recvWin += s.unacked
 		s.unacked = 0

@@ -120,11 +120,8 @@ func (c *Conn) finish(s *Stream, err error) {
 	} else {
 		c.nPeer--
 	}
-	c.queued -= len(s.out) - s.outOff
-	if s.held > 0 { // a closed stream's unconsumed bytes return to the conn
-		c.consume(nil, s.held)
-		s.held = 0
-	}
+	c.addQueued(-(len(s.out) - s.outOff))
+	s.held = 0 // the connection window came back when they arrived
 	s.out, s.outOff, s.trailers = nil, 0, nil
 	if s.blocked {
 		c.unblock(s)
@@ -238,7 +235,7 @@ func (c *Conn) enqueue(s *Stream, p []byte, end bool) {
 		s.out, s.outOff = s.out[:0], 0
 	}
 	s.out = append(s.out, p...)
-	c.queued += len(p)
+	c.addQueued(len(p))
 	if end {
 		s.localEnd, s.endQueued = true, true
 	}
@@ -263,7 +260,7 @@ func (s *Stream) Consume(n int) {
 	defer c.mu.Unlock()
 	if m := min(int64(n), s.held); m > 0 {
 		s.held -= m
-		c.consume(s, m)
+		c.consumeStream(s, m)
 		c.flushSoon()
 	}
 }

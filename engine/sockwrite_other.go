@@ -10,4 +10,4 @@ package engine
 // flushing in place would block the worker until the write timeout.
 // A connection without a descriptor (a test double) flushes in place, as
 // on Linux.
-func (w *h1Writer) fits(int) bool { return w.fd < 0 }
+func (w *sockWriter) fits(int) bool { return w.fd < 0 }

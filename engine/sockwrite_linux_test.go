@@ -30,7 +30,7 @@ func TestH1WriterFits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &h1Writer{fd: -1}
+	w := &sockWriter{fd: -1}
 	_ = raw.Control(func(fd uintptr) { w.fd = int(fd) }) // valid while c is open
 	if !w.fits(1 << 10) {
 		t.Fatalf("idle socket: fits(1 KiB) = false; want true")
@@ -48,7 +48,7 @@ func TestH1WriterFits(t *testing.T) {
 	if w.fits(64 << 10) {
 		t.Fatalf("full socket: fits(64 KiB) = true; want false")
 	}
-	if w := (&h1Writer{fd: -1}); !w.fits(1 << 20) {
+	if w := (&sockWriter{fd: -1}); !w.fits(1 << 20) {
 		t.Fatalf("no descriptor: fits = false; want true (flush in place)")
 	}
 }

@@ -4,7 +4,7 @@ import "golang.org/x/sys/unix"
 
 // fits reports whether n more bytes go into the socket's send buffer now,
 // so that netpoll's Flush will not wait for the client.
-func (w *h1Writer) fits(n int) bool {
+func (w *sockWriter) fits(n int) bool {
 	if w.fd < 0 {
 		return true
 	}
