@@ -30,7 +30,10 @@ type attempts struct {
 	waitT    *time.Timer
 	answered bool // response headers arrived: this attempt is final
 	tries    int
-	onSent   func() // runs under mu once a stream is open and the body written
+	onSent   func()       // runs under mu once a stream is open and the body written
+	policy   *retryPolicy // the service's retry policy, or nil (retry.go)
+	ptries   int          // retries the policy made
+	restart  func()       // forgets a response before the policy resends
 }
 
 const (
@@ -166,6 +169,12 @@ func (l *leg) retry(err error) bool {
 	}
 	l.upClosed()
 	l.exclude = l.ep
+	var ge h2.GoAwayError
+	if errors.As(err, &ge) && ge.Code == h2.ErrCodeNo {
+		l.ep = nil // a graceful drain says nothing against the endpoint
+	} else {
+		l.report(rpc.CodeUnavailable) // one that refuses everything is ejected
+	}
 	l.e.metrics.retries.Add(1)
 	if err := l.send(nil); err != nil {
 		l.giveUp(unavailable(err))
@@ -212,7 +221,9 @@ func (l *leg) answer() {
 		return
 	}
 	l.answered = true
-	l.keep, l.body = false, nil
+	if l.policy == nil { // a policy may resend after an answer
+		l.keep, l.body = false, nil
+	}
 	if t := l.e.retryTokens.Add(retryTokenRefill); t > retryTokensMax {
 		l.e.retryTokens.Add(retryTokensMax - t)
 	}

@@ -38,7 +38,7 @@ type call struct {
 // owner that knows when the last of them let go.
 func newCall(e *Engine, s *snapshot, rt *transcode.Route, down downstream) *call {
 	c := &call{leg: leg{e: e, snap: s, down: down}, route: rt}
-	c.self, c.giveUp = c, c.fail
+	c.self, c.giveUp, c.restart = c, c.fail, c.forget
 	c.getBufs()
 	c.msgs.reset(s.cfg.Limits.MaxBodyBytes)
 	return c
@@ -93,9 +93,17 @@ func (c *call) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 		return
 	}
 	c.takeTrailers(fields) // trailers, or a trailers-only response
-	if end {
+	if end && !c.retryByPolicy(c.trail.Code, c.seen && !c.started) {
 		c.finish()
 	}
+}
+
+// forget drops a response the retry policy will ask for again.
+func (c *call) forget() {
+	c.status, c.hdrs, c.meta = "", c.hdrs[:0], nil
+	c.trail, c.seen, c.nmsg = rpc.Status{}, false, 0
+	c.out1 = c.out1[:0]
+	c.msgs.reset(c.snap.cfg.Limits.MaxBodyBytes)
 }
 
 func (c *call) takeHeaders(fields []h2.Field) {

@@ -39,12 +39,45 @@ type UpstreamConfig struct {
 	HealthCheck time.Duration `yaml:"health_check"`
 	// ConnsPerEndpoint is how many HTTP/2 connections each endpoint gets.
 	ConnsPerEndpoint int `yaml:"conns_per_endpoint"`
+	// LB picks an endpoint: round_robin (default) or least_request (the
+	// fewer streams in flight of two at random).
+	LB string `yaml:"lb"`
+	// EjectAfter consecutive failures (failed dials, lost connections,
+	// requests unanswered or UNAVAILABLE) eject an endpoint for
+	// EjectionTime × the times it was ejected, at most 10×; the last
+	// endpoint in rotation is never ejected (defaults 5 and 30s).
+	EjectAfter   int           `yaml:"eject_after"`
+	EjectionTime time.Duration `yaml:"ejection_time"`
+	// DNSRefresh is how often endpoint host names are resolved again
+	// (default 30s).
+	DNSRefresh time.Duration `yaml:"dns_refresh"`
+	// Keepalive is how long a connection may be silent before a PING
+	// checks it, and KeepaliveTimeout how long that PING may go
+	// unanswered before the connection is closed (defaults 10s and 5s).
+	Keepalive        time.Duration `yaml:"keepalive"`
+	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
 }
 
 // ServiceConfig routes one fully qualified gRPC service to an upstream.
 type ServiceConfig struct {
 	Name     string `yaml:"name"`     // e.g. "bookstore.v1.Bookstore"
 	Upstream string `yaml:"upstream"` // UpstreamConfig.Name
+	// Retry retries calls the upstream answered with a retryable status,
+	// before any response byte reached the client (off unless set).
+	Retry RetryPolicy `yaml:"retry"`
+}
+
+// RetryPolicy is gRPC's retryPolicy (A6): MaxAttempts in all (2 to 5; 0
+// turns retries off), waits of a random part of InitialBackoff ×
+// BackoffMultiplier^n capped at MaxBackoff, on RetryableStatusCodes
+// (names such as UNAVAILABLE). Requests the upstream never processed are
+// retried without a policy (attempt.go).
+type RetryPolicy struct {
+	MaxAttempts          int           `yaml:"max_attempts"`
+	InitialBackoff       time.Duration `yaml:"initial_backoff"`
+	MaxBackoff           time.Duration `yaml:"max_backoff"`
+	BackoffMultiplier    float64       `yaml:"backoff_multiplier"`
+	RetryableStatusCodes []string      `yaml:"retryable_status_codes"`
 }
 
 // Timeouts bound every phase of a request.
@@ -90,6 +123,8 @@ const (
 	DefaultMaxConcurrentStreams = 250
 	DefaultMaxBufferedBytes     = 128 << 20
 	DefaultConnsPerEndpoint     = 1
+	DefaultKeepalive            = 10 * time.Second
+	DefaultKeepaliveTimeout     = 5 * time.Second
 )
 
 // Defaults fills every zero timeout, limit and per-upstream setting. Listen,
@@ -107,7 +142,17 @@ func (c *Config) Defaults() {
 	setDefault(&c.Limits.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.Limits.MaxBufferedBytes, DefaultMaxBufferedBytes)
 	for i := range c.Upstreams {
-		setDefault(&c.Upstreams[i].ConnsPerEndpoint, DefaultConnsPerEndpoint)
+		u := &c.Upstreams[i]
+		setDefault(&u.ConnsPerEndpoint, DefaultConnsPerEndpoint)
+		setDefault(&u.Keepalive, DefaultKeepalive)
+		setDefault(&u.KeepaliveTimeout, DefaultKeepaliveTimeout)
+	}
+	for i := range c.Services {
+		if r := &c.Services[i].Retry; r.MaxAttempts > 0 {
+			setDefault(&r.InitialBackoff, 50*time.Millisecond)
+			setDefault(&r.MaxBackoff, time.Second)
+			setDefault(&r.BackoffMultiplier, 2)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/straitgw/strait/descriptors"
+	"github.com/straitgw/strait/rpc"
 )
 
 // ErrConfig is matched (errors.Is) by every *ConfigError.
@@ -164,6 +165,7 @@ func (k *checker) upstreams() {
 		if u.ConnsPerEndpoint < 0 || u.ConnsPerEndpoint > 1024 {
 			k.add(path+".conns_per_endpoint", strconv.Itoa(u.ConnsPerEndpoint), "%d is not between 1 and 1024", u.ConnsPerEndpoint)
 		}
+		k.upstreamTuning(path, u)
 		switch r := u.ReflectionRefresh; {
 		case r < 0:
 			k.add(path+".reflection_refresh", r.String(), "must not be negative, got %v", r)
@@ -171,6 +173,50 @@ func (k *checker) upstreams() {
 			k.add(path+".reflection_refresh", r.String(), "needs reflection: true")
 		case r > 0 && r < time.Second:
 			k.add(path+".reflection_refresh", r.String(), "%v is too often; at least 1s", r)
+		}
+	}
+}
+
+// upstreamTuning checks the pool settings of an upstream.
+func (k *checker) upstreamTuning(path string, u UpstreamConfig) {
+	switch u.LB {
+	case "", "round_robin", "least_request":
+	default:
+		k.add(path+".lb", u.LB, "%q is not round_robin or least_request", u.LB)
+	}
+	if u.EjectAfter < 0 {
+		k.add(path+".eject_after", strconv.Itoa(u.EjectAfter), "must not be negative, got %d", u.EjectAfter)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"ejection_time", u.EjectionTime}, {"dns_refresh", u.DNSRefresh}, {"keepalive", u.Keepalive}, {"keepalive_timeout", u.KeepaliveTimeout}} {
+		if d.v < 0 {
+			k.add(path+"."+d.key, d.v.String(), "must not be negative, got %v", d.v)
+		}
+	}
+}
+
+// retry checks a service's retry policy.
+func (k *checker) retry(path string, r RetryPolicy) {
+	if r.MaxAttempts == 0 {
+		return
+	}
+	if r.MaxAttempts < 2 || r.MaxAttempts > 5 {
+		k.add(path+".max_attempts", strconv.Itoa(r.MaxAttempts), "%d is not between 2 and 5 (0 turns retries off)", r.MaxAttempts)
+	}
+	if r.InitialBackoff < 0 || r.MaxBackoff < 0 {
+		k.add(path, "", "backoffs must not be negative")
+	}
+	if r.BackoffMultiplier != 0 && r.BackoffMultiplier < 1 {
+		k.add(path+".backoff_multiplier", strconv.FormatFloat(r.BackoffMultiplier, 'g', -1, 64), "must be at least 1")
+	}
+	if len(r.RetryableStatusCodes) == 0 {
+		k.add(path+".retryable_status_codes", "", "missing: list codes such as UNAVAILABLE")
+	}
+	for i, c := range r.RetryableStatusCodes {
+		if code, ok := rpc.CodeByName(c); !ok || code == rpc.CodeOK {
+			k.add(fmt.Sprintf("%s.retryable_status_codes[%d]", path, i), c, "%q is not a gRPC status code name such as UNAVAILABLE", c)
 		}
 	}
 }
@@ -189,6 +235,7 @@ func (k *checker) services() {
 		default:
 			first[s.Name] = i
 		}
+		k.retry(path+".retry", s.Retry)
 		if s.Upstream == "" {
 			k.add(path+".upstream", "", "missing: the name of an upstream")
 		} else if !slices.ContainsFunc(k.c.Upstreams, func(u UpstreamConfig) bool { return u.Name == s.Upstream }) {

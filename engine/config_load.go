@@ -231,6 +231,13 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64, reflect.Uint32:
 		d.integer(n, v, path)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			d.fail(n, path, "want a number, got %q", n.Value)
+			return
+		}
+		v.SetFloat(f)
 	default:
 		d.fail(n, path, "cannot be set from YAML")
 	}

@@ -152,8 +152,16 @@ func TestValidate(t *testing.T) {
 			`services[0].upstream: unknown upstream "b" (known: "a")`},
 		{"bad service name", func(c *Config) { c.Services = []ServiceConfig{{Name: "p..S", Upstream: "a"}} },
 			`services[0].name: "p..S" is not a fully qualified service name such as pkg.v1.Service`},
-		{"duplicate service", func(c *Config) { c.Services = []ServiceConfig{{"p.S", "a"}, {"p.S", "a"}} },
+		{"duplicate service", func(c *Config) {
+			c.Services = []ServiceConfig{{Name: "p.S", Upstream: "a"}, {Name: "p.S", Upstream: "a"}}
+		},
 			`services[1].name: "p.S" is already routed by services[0]`},
+		{"bad lb", func(c *Config) { c.Upstreams[0].LB = "random" },
+			`upstreams[0].lb: "random" is not round_robin or least_request`},
+		{"bad retry", func(c *Config) {
+			c.Services = []ServiceConfig{{Name: "p.S", Upstream: "a", Retry: RetryPolicy{MaxAttempts: 9, RetryableStatusCodes: []string{"UNAVAILABLE", "SOMETIMES"}}}}
+		}, "services[0].retry.max_attempts: 9 is not between 2 and 5 (0 turns retries off)\n" +
+			`services[0].retry.retryable_status_codes[1]: "SOMETIMES" is not a gRPC status code name such as UNAVAILABLE`},
 		{"negative", func(c *Config) { c.Timeouts.Idle, c.Limits.MaxBodyBytes = -time.Second, -1 },
 			"timeouts.idle: must not be negative, got -1s\nlimits.max_body_bytes: must not be negative, got -1"},
 	}

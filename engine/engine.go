@@ -52,6 +52,7 @@ type snapshot struct {
 	byName  map[string]*upstream.Pool
 	keys    map[string]string // upstream name -> poolKey, for reuse by a reload
 	bySvc   map[protoreflect.FullName]*upstream.Pool
+	retries map[protoreflect.FullName]*retryPolicy
 	def     *upstream.Pool // services not listed go here
 }
 
@@ -108,7 +109,7 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 	}
 	s := &snapshot{cfg: cfg, schema: schema, router: router, loaded: time.Now(), digest: digest(files),
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
-		keys: map[string]string{}}
+		keys: map[string]string{}, retries: compileRetries(cfg.Services)}
 	if err := s.buildPools(old, e.h2Panic); err != nil {
 		s.closeNew(old)
 		return nil, err
@@ -135,12 +136,7 @@ func (s *snapshot) buildPools(old *snapshot, onPanic func(*h2.PanicError)) error
 		key := poolKey(u, cfg)
 		p := old.reusable(u.Name, key)
 		if p == nil {
-			p = upstream.NewPool(u.Endpoints, upstream.Config{
-				ConnsPerEndpoint: u.ConnsPerEndpoint,
-				DialTimeout:      cfg.Timeouts.Connect,
-				H2:               upstreamH2Config(cfg),
-				OnPanic:          onPanic,
-			})
+			p = upstream.NewPool(u.Endpoints, poolConfig(cfg, u, onPanic))
 			p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
 		}
 		s.keys[u.Name] = key
@@ -158,6 +154,26 @@ func (s *snapshot) buildPools(old *snapshot, onPanic func(*h2.PanicError)) error
 		s.bySvc[protoreflect.FullName(sv.Name)] = p
 	}
 	return nil
+}
+
+// poolConfig is an upstream's pool settings.
+func poolConfig(cfg Config, u UpstreamConfig, onPanic func(*h2.PanicError)) upstream.Config {
+	hc := upstreamH2Config(cfg)
+	hc.KeepAlive, hc.PingTimeout = u.Keepalive, u.KeepaliveTimeout
+	pc := upstream.Config{
+		ConnsPerEndpoint: u.ConnsPerEndpoint,
+		DialTimeout:      cfg.Timeouts.Connect,
+		EjectAfter:       u.EjectAfter,
+		BaseEjection:     u.EjectionTime,
+		MaxEjection:      10 * u.EjectionTime,
+		DNSRefresh:       u.DNSRefresh,
+		H2:               hc,
+		OnPanic:          onPanic,
+	}
+	if u.LB == "least_request" {
+		pc.LB = upstream.LBLeastRequest
+	}
+	return pc
 }
 
 // reusable returns old's pool for upstream name if its settings are key.

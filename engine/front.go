@@ -132,6 +132,7 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	c.teTrailers = req.teTrailers
 	c.mu.Lock()
 	c.arm(d, c.onTimeout)
+	c.policy = s.retries[m.Route.Service]
 	// msg is the front end's scratch, untouched until this exchange ends.
 	err := c.begin(b, s.pool(m.Route.Service), fs, true, msg, true)
 	c.mu.Unlock()
@@ -148,7 +149,7 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down downstream,
 	in *h2.Stream, inBatch *upstream.Batch) exchange {
 	r := &relay{leg: leg{e: e, snap: s, down: down}, in: in, inBatch: inBatch, web: req.kind == kindWeb}
-	r.self, r.giveUp, r.onSent = r, r.fail, r.bodySent
+	r.self, r.giveUp, r.onSent, r.restart = r, r.fail, r.bodySent, func() {}
 	ctype := bstr(req.ctype)
 	upType := ctype
 	r.ctype = strings.Clone(responseType(ctype)) // kept for replies
@@ -180,6 +181,7 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 		owned = true // decoded into a buffer of its own
 	}
 	r.arm(d, r.onTimeout)
+	r.policy = s.retries[svc]
 	if err := r.begin(b, s.pool(svc), fs, req.end, body, owned); err != nil {
 		r.fail(unavailable(err))
 	}

@@ -3,7 +3,6 @@ package engine
 import (
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/rpc"
@@ -215,8 +214,6 @@ func upstreamH2Config(cfg Config) h2.Config {
 		InitialWindowSize:    upstreamStreamWindow,
 		ConnWindowSize:       16 << 20,
 		MaxHeaderListSize:    1 << 20,
-		KeepAlive:            30 * time.Second,
-		PingTimeout:          10 * time.Second,
 		// A whole request body (REST, or gRPC-Web over HTTP/1.1) is
 		// written at once and waits for the upstream's window: one must
 		// fit, however small the upstream's window.

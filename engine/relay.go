@@ -95,6 +95,9 @@ func (r *relay) responseHeaders(fields []h2.Field) {
 // trailersOnly relays a response that is one header block: headers and
 // trailers together, no body. gRPC-Web allows the same (PROTOCOL-WEB.md).
 func (r *relay) trailersOnly(fields []h2.Field) {
+	if r.retryByPolicy(statusOf(fields), true) {
+		return
+	}
 	status, ctype, fs := r.responseFields(fields)
 	r.end(statusOf(fields))
 	r.down.head(status, ctype, fs, 0, true)

@@ -3,7 +3,10 @@
 // speaks it instead of bare integers. It imports nothing of strait's.
 package rpc
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Code is a gRPC status code.
 type Code uint32
@@ -103,4 +106,18 @@ func CodeOfHTTP(status int) Code {
 		return CodeUnavailable
 	}
 	return CodeUnknown
+}
+
+// CodeByName reads a code's canonical name ("UNAVAILABLE", any case) or
+// its number.
+func CodeByName(s string) (Code, bool) {
+	for i, n := range names {
+		if strings.EqualFold(s, n) {
+			return Code(i), true
+		}
+	}
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil && n < NumCodes {
+		return Code(n), true
+	}
+	return 0, false
 }

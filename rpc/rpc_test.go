@@ -96,3 +96,16 @@ func FuzzParseCode(f *testing.F) {
 		}
 	})
 }
+
+func TestCodeByName(t *testing.T) {
+	for in, want := range map[string]Code{"UNAVAILABLE": 14, "unavailable": 14, "Cancelled": 1, "14": 14, "0": 0} {
+		if got, ok := CodeByName(in); !ok || got != want {
+			t.Errorf("CodeByName(%q): got %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "CANCELED", "17", "-1", "nope"} {
+		if _, ok := CodeByName(in); ok {
+			t.Errorf("CodeByName(%q) accepted", in)
+		}
+	}
+}
