@@ -113,7 +113,7 @@ func (c *call) takeHeaders(fields []h2.Field) {
 			c.status = f.Value
 		case f.Name == "" || f.Name[0] == ':' || responseSkip[f.Name]:
 		default:
-			c.hdrs = append(c.hdrs, f) // decoded by h2: owned strings
+			c.hdrs = c.snap.headers.appendResponse(c.hdrs, f)
 		}
 	}
 	if c.status == "" {
@@ -134,7 +134,7 @@ func (c *call) takeTrailers(fields []h2.Field) {
 			c.trail.Details = decodeBin(f.Value)
 		default:
 			if f.Name != "" && f.Name[0] != ':' && !responseSkip[f.Name] {
-				c.meta = append(c.meta, f)
+				c.meta = c.snap.headers.appendResponse(c.meta, f)
 			}
 		}
 	}

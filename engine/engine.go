@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,8 @@ type snapshot struct {
 	keys    map[string]string // upstream name -> poolKey, for reuse by a reload
 	bySvc   map[protoreflect.FullName]*upstream.Pool
 	retries map[protoreflect.FullName]*retryPolicy
+	headers *headerPolicy
+	cors    *corsPolicy    // nil: CORS off
 	def     *upstream.Pool // services not listed go here
 }
 
@@ -109,7 +112,8 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 	}
 	s := &snapshot{cfg: cfg, schema: schema, router: router, loaded: time.Now(), digest: digest(files),
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
-		keys: map[string]string{}, retries: compileRetries(cfg.Services)}
+		keys: map[string]string{}, retries: compileRetries(cfg.Services), headers: compileHeaders(cfg.Headers),
+		cors: compileCORS(cfg.CORS, strings.ToLower(cfg.Headers.RequestID))}
 	if err := s.buildPools(old, e.h2Panic); err != nil {
 		s.closeNew(old)
 		return nil, err

@@ -52,7 +52,10 @@ type request struct {
 	body       []byte     // the body, or its first bytes when more follow
 	end        bool       // the body is complete
 	timeout    time.Duration
-	teTrailers bool // TE: trailers: the client reads trailers
+	teTrailers bool   // TE: trailers: the client reads trailers
+	clientIP   string // the client's address, for X-Forwarded-For
+	scheme     string // "http" or "https", for X-Forwarded-Proto
+	requestID  string // set by upstreamFields: the response carries it back
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
 	match  *transcode.Match
@@ -77,6 +80,19 @@ func (e *Engine) start(s *snapshot, b *upstream.Batch, req *request, down downst
 		b = &own
 		defer own.End() // after every lock is released: it delivers callbacks
 	}
+	req.requestID = s.headers.requestIDOf(req)
+	extra := s.responseExtra(req)
+	if s.cors != nil {
+		origin, pre, want := browser(req)
+		if pre {
+			s.cors.preflight(down, origin, want)
+			return nil
+		}
+		if origin != "" && s.cors.allows(origin) {
+			extra = s.cors.appendActual(extra, origin)
+		}
+	}
+	down.setExtra(extra)
 	if req.kind == kindREST {
 		return e.startCall(s, b, req, down)
 	}
@@ -95,6 +111,7 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 		h2.Field{Name: "te", Value: "trailers"},
 	)
 	var timeout string
+	conn := connectionHeader(req.meta)
 	for _, f := range req.meta {
 		switch f.Name {
 		case "grpc-timeout":
@@ -102,10 +119,11 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 		case "te":
 			req.teTrailers = req.teTrailers || hasToken(f.Value, "trailers")
 		}
-		if metadataOK(req.kind, f.Name) {
+		if f, ok := s.travels(req, f, conn); ok {
 			fs = append(fs, f)
 		}
 	}
+	fs = s.headers.forwarded(fs, req)
 	d := s.deadline(timeout)
 	if req.timeout > 0 && (d == 0 || req.timeout < d) {
 		d = req.timeout
@@ -115,11 +133,27 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 	return fs, d
 }
 
+// travels reports whether a request header goes upstream as metadata,
+// and under which name (see policy.go).
+func (s *snapshot) travels(req *request, f h2.Field, conn string) (h2.Field, bool) {
+	if n, ok := strings.CutPrefix(f.Name, metadataPrefix); ok && n != "" {
+		f.Name = n // grpc-gateway's convention: Grpc-Metadata-Foo is foo
+	}
+	p := s.headers
+	ok := metadataOK(req.kind, f.Name) && !hopByHop(f.Name) && !p.gatewaySet(f.Name) &&
+		p.requestOK(f.Name) && (conn == "" || !hasToken(conn, f.Name))
+	return f, ok
+}
+
 // startCall starts a REST exchange.
 func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down downstream) exchange {
 	m := req.match
 	if m == nil {
 		m = new(transcode.Match)
+	}
+	if req.method == "OPTIONS" {
+		s.options(e, down, req, m)
+		return nil
 	}
 	msg, rej := s.prepareREST(m, req)
 	req.msg = msg

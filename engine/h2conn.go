@@ -62,7 +62,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 	e := h.c.e
 	e.metrics.requests.Add(1)
 	snap := e.snap.Load()
-	req := &request{end: end}
+	req := &request{end: end, clientIP: h.c.clientIP, scheme: h.c.scheme}
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -81,7 +81,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 		}
 	}
 	req.kind = classify(req.ctype)
-	down := &h2Response{s: s, w: h.w}
+	down := &h2Response{s: s, w: h.w, noBody: req.method == "HEAD"}
 	if req.kind != kindREST {
 		x := e.start(snap, &h.batch, req, down, s, &h.batch)
 		return x.(*relay)

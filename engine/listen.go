@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type conn struct {
 	h2 *h2Conn
 
 	held held // response bytes held for this client (overload.go)
+
+	clientIP string // the peer's address without its port
+	scheme   string // "http", or "https" on TLS connections
 
 	// idle closes a connection that sent nothing in time, or an HTTP/1.1
 	// one kept alive with no request; h2 keeps its own idle clock.
@@ -62,7 +66,7 @@ func (e *Engine) startLoop() error {
 }
 
 func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
-	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader())}
+	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader()), clientIP: hostOf(nc.RemoteAddr()), scheme: "http"}
 	// A client must send its first bytes within the header timeout.
 	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)
 	_ = nc.AddCloseCallback(c.onClose)
@@ -180,3 +184,14 @@ func (c *conn) onClose(netpoll.Connection) error {
 }
 
 var errClientGone = errors.New("engine: client connection closed")
+
+// hostOf is an address without its port ("" when unknown).
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
+}
