@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/straitgw/strait/filter"
+)
 
 // Config is the whole gateway configuration. It is immutable once handed to
 // New, which compiles it into a snapshot.
@@ -19,6 +23,10 @@ type Config struct {
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
 	DescriptorSets [][]byte `yaml:"-"`
+
+	// Filters are a Go program's own filters, run after the built-in ones
+	// on the routes each selects (package filter). Not settable from YAML.
+	Filters []filter.Entry `yaml:"-"`
 
 	// src remembers where LoadConfig found each value, for error positions.
 	src *source

@@ -29,8 +29,9 @@ type downstream interface {
 	// cork adds the client's connection to a worker's batch.
 	cork(b *upstream.Batch)
 	// setExtra sets fields every head of this response carries besides
-	// its own (the request id, CORS); fs is copied.
+	// its own (the request id, CORS); fs is copied. extra returns them.
 	setExtra(fs []h2.Field)
+	extra() []h2.Field
 }
 
 // h2Response is an h2 stream as a downstream.
@@ -39,7 +40,7 @@ type h2Response struct {
 	s      *h2.Stream
 	w      *sockWriter // the connection's, whose backlog every stream shares
 	hdrs   []h2.Field  // scratch for the response HEADERS
-	extra  []h2.Field
+	more   []h2.Field  // setExtra's
 }
 
 func (r *h2Response) head(status int, ctype string, fields []h2.Field, length int, end bool) {
@@ -51,7 +52,7 @@ func (r *h2Response) head(status int, ctype string, fields []h2.Field, length in
 		fs = append(fs, h2.Field{Name: "content-length", Value: strconv.Itoa(length)})
 	}
 	fs = append(fs, fields...)
-	fs = append(fs, r.extra...)
+	fs = append(fs, r.more...)
 	r.hdrs = fs
 	_ = r.s.WriteHeaders(fs, end)
 }
@@ -74,7 +75,8 @@ func (r *h2Response) trailers(fields []h2.Field) { _ = r.s.WriteHeaders(fields, 
 func (r *h2Response) abort(code h2.ErrCode)      { r.s.Reset(code) }
 func (r *h2Response) backlog() int               { return r.s.Buffered() + r.w.backlog() }
 func (r *h2Response) cork(b *upstream.Batch)     { b.Cork(r.s.Conn()) }
-func (r *h2Response) setExtra(fs []h2.Field)     { r.extra = append(r.extra[:0], fs...) }
+func (r *h2Response) setExtra(fs []h2.Field)     { r.more = append(r.more[:0], fs...) }
+func (r *h2Response) extra() []h2.Field          { return r.more }
 
 // statusValue formats an HTTP status without allocating for common ones.
 func statusValue(status int) string {

@@ -68,10 +68,10 @@ func (e *Engine) Do(ctx context.Context, req *Request) (*Response, error) {
 
 // gather is the downstream of Do: it keeps the response until it ends.
 type gather struct {
-	mu    sync.Mutex
-	resp  Response
-	extra []h2.Field
-	done  chan struct{}
+	mu   sync.Mutex
+	resp Response
+	more []h2.Field
+	done chan struct{}
 }
 
 func (g *gather) head(status int, ctype string, fields []h2.Field, _ int, end bool) {
@@ -79,7 +79,7 @@ func (g *gather) head(status int, ctype string, fields []h2.Field, _ int, end bo
 	defer g.mu.Unlock()
 	g.resp.Status, g.resp.ContentType = status, ctype
 	g.add(fields)
-	g.add(g.extra)
+	g.add(g.more)
 	if end {
 		close(g.done)
 	}
@@ -115,6 +115,7 @@ func (g *gather) abort(h2.ErrCode) {
 	close(g.done)
 }
 
-func (g *gather) setExtra(fs []h2.Field) { g.extra = append(g.extra[:0], fs...) }
+func (g *gather) setExtra(fs []h2.Field) { g.more = append(g.more[:0], fs...) }
+func (g *gather) extra() []h2.Field      { return g.more }
 func (g *gather) backlog() int           { return 0 }
 func (g *gather) cork(*upstream.Batch)   {}

@@ -167,8 +167,13 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	c.mu.Lock()
 	c.arm(d, c.onTimeout)
 	c.policy = s.retries[m.Route.Service]
+	c.extra = down.extra()
 	// msg is the front end's scratch, untouched until this exchange ends.
-	err := c.begin(b, s.pool(m.Route.Service), fs, true, msg, true)
+	c.prepare(fs, true, msg, true)
+	var err error
+	if c.startChain(s, req, m.Route, string(m.Route.Service), m.Route.GRPCPath) {
+		err = c.proceed(b, s, string(m.Route.Service))
+	}
 	c.mu.Unlock()
 	if err != nil {
 		c.cancel()
@@ -216,7 +221,15 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 	}
 	r.arm(d, r.onTimeout)
 	r.policy = s.retries[svc]
-	if err := r.begin(b, s.pool(svc), fs, req.end, body, owned); err != nil {
+	r.extra = down.extra()
+	r.prepare(fs, req.end, body, owned)
+	if !r.startChain(s, req, s.router.Lookup(path), string(svc), path) {
+		if !r.done {
+			r.waiting = true // a suspended filter: hold the body meanwhile
+		}
+		return r
+	}
+	if err := r.proceed(b, s, string(svc)); err != nil {
 		r.fail(unavailable(err))
 	}
 	return r

@@ -35,7 +35,7 @@ type h1Conn struct {
 	state    h1State
 	draining bool // every response from now on is the connection's last
 	resp     h1Response
-	extra    []h2.Field    // fields every head of the response carries
+	more     []h2.Field    // fields every head of the response carries (setExtra)
 	cur      exchange      // the exchange in flight, for cancel and drained
 	done     chan struct{} // a response ended (buffered: wakeups may be spurious)
 
@@ -106,7 +106,7 @@ func (h *h1Conn) begin(keepAlive, proto11, noBody bool) {
 		h.state = h1Busy
 	}
 	h.resp = h1Response{keepAlive: keepAlive && !h.draining, proto11: proto11, noBody: noBody}
-	h.extra = h.extra[:0]
+	h.more = h.more[:0]
 }
 
 // head writes the status line and headers (downstream).
@@ -124,7 +124,7 @@ func (h *h1Conn) head(status int, ctype string, fields []h2.Field, length int, e
 		// HTTP/1.0 cannot read chunked: the end of the stream is the close.
 		length, h.resp.keepAlive = http1.LengthClose, false
 	}
-	ka, extra := h.resp.keepAlive, h.extra
+	ka, extra := h.resp.keepAlive, h.more
 	h.resp.chunked = length == http1.LengthChunked
 	h.mu.Unlock()
 	h.out = appendH1Head(h.out[:0], status, ctype, length, ka, fields)
@@ -261,7 +261,13 @@ func appendH1Head(dst []byte, status int, ctype string, length int, keepAlive bo
 func (h *h1Conn) setExtra(fs []h2.Field) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.extra = append(h.extra[:0], fs...)
+	h.more = append(h.more[:0], fs...)
+}
+
+func (h *h1Conn) extra() []h2.Field {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.more
 }
 
 // appendH1Fields adds fields to a finished head, before its blank line.

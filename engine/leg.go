@@ -39,10 +39,12 @@ type leg struct {
 	mu       sync.Mutex
 	up       *h2.Stream
 	timer    *time.Timer
-	deadline time.Time // zero: none
-	owed     int       // response bytes taken while the client lagged
-	done     bool      // the client's response has ended
+	deadline time.Time  // zero: none
+	owed     int        // response bytes taken while the client lagged
+	done     bool       // the client's response has ended
+	extra    []h2.Field // the response fields start set (setExtra), for a filter's rejection
 	attempts
+	filtering
 }
 
 // arm starts the deadline; onTimeout runs when it passes.
