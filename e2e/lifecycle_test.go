@@ -86,12 +86,13 @@ func checkRSS(t *testing.T, g *lifeGateway, base gauges, from, to time.Time) {
 
 // rssGrowth bounds the RSS the lifecycle load may add to an idle
 // gateway (race-enabled build: its shadow memory is counted too).
-const rssGrowth = 256 << 10 // kB
+const rssGrowth = 128 << 10 // kB
 
 // TestBackendKilled: one of two endpoints is killed (SIGKILL) mid-load.
 // Only calls it saw may fail; the gateway stops sending to it; restarted
 // on its port, it gets calls again without a restart of strait.
 func TestBackendKilled(t *testing.T) {
+	t.Parallel()
 	seed := fidelitySeed(t)
 	a, b := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0")
 	g := startLifeGateway(t, a.Addr, b.Addr)
@@ -136,7 +137,8 @@ func TestBackendKilled(t *testing.T) {
 	if a.count() == a0 || b2.count() == b0 {
 		t.Errorf("after b's restart both endpoints must serve: a received %d calls, b %d", a.count()-a0, b2.count()-b0)
 	}
-	l.report(t, []*backend{a, b, b2})
+	l.report(t, []*backend{a, b, b2}, g.rss)
+	l.noSlowCalls(t, "b down", 0, "the gateway still made calls wait for the dead backend")
 	m3 := metrics(t, g.Admin)
 	t.Logf("strait_upstream_retries_total: %d before the load, %d in all",
 		m0["strait_upstream_retries_total"], m3["strait_upstream_retries_total"])
@@ -148,6 +150,7 @@ func TestBackendKilled(t *testing.T) {
 // from the start, or in place of a backend killed on its port, or is
 // stopped (SIGSTOP) for 3s mid-load and resumed. No call fails.
 func TestBackendHung(t *testing.T) {
+	t.Parallel()
 	seed := fidelitySeed(t)
 	t.Run("from-start", func(t *testing.T) {
 		a := startBackend(t, "a", "127.0.0.1:0")
@@ -159,7 +162,8 @@ func TestBackendHung(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		l.stop()
 		t.Logf("the hung endpoint accepted %d connections", h.Accepted())
-		l.report(t, nil)
+		l.report(t, nil, g.rss)
+		l.noSlowCalls(t, "start", 0, "a call waited for the hung endpoint")
 		g.settle(t, base)
 		checkRSS(t, g, base, l.start, l.when("stopped"))
 	})
@@ -176,7 +180,8 @@ func TestBackendHung(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		l.stop()
 		t.Logf("the hung endpoint accepted %d connections", h.Accepted())
-		l.report(t, []*backend{b})
+		l.report(t, []*backend{b}, g.rss)
+		l.noSlowCalls(t, "b killed, hung", time.Second, "a call waited for the hung endpoint")
 		g.settle(t, base)
 		checkRSS(t, g, base, l.start, l.when("stopped"))
 	})
@@ -206,7 +211,7 @@ func TestBackendHung(t *testing.T) {
 		pr.wait()
 		time.Sleep(1500 * time.Millisecond)
 		l.stop()
-		l.report(t, nil)
+		l.report(t, nil, g.rss)
 		pr.report(t, b)
 		g.settle(t, base)
 		checkRSS(t, g, base, l.start, l.when("stopped"))
@@ -217,6 +222,7 @@ func TestBackendHung(t *testing.T) {
 // (grpc-go GracefulStop: GOAWAY, then its calls finish) mid-load and is
 // restarted on its port. No call fails.
 func TestBackendGoAway(t *testing.T) {
+	t.Parallel()
 	seed := fidelitySeed(t)
 	a, b := startBackend(t, "a", "127.0.0.1:0"), startBackend(t, "b", "127.0.0.1:0")
 	g := startLifeGateway(t, a.Addr, b.Addr)
@@ -238,7 +244,7 @@ func TestBackendGoAway(t *testing.T) {
 	l.mark("both serving")
 	time.Sleep(time.Second)
 	l.stop()
-	l.report(t, nil)
+	l.report(t, nil, g.rss)
 	g.settle(t, base)
 	checkRSS(t, g, base, l.start, l.when("stopped"))
 }

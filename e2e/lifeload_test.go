@@ -442,17 +442,24 @@ func (l *lifeLoad) counts(from, to time.Duration, bs []*backend) lifeCounts {
 	return c
 }
 
-// report logs every phase's counts and fails the test for each call that
-// failed although no backend the test killed or hung saw it. It returns
-// the totals.
-func (l *lifeLoad) report(t *testing.T, bs []*backend) lifeCounts {
+// report logs every phase's counts (and the gateway's peak RSS in it,
+// when rss is given) and fails the test for each call that failed
+// although no backend the test killed or hung saw it. It returns the
+// totals.
+func (l *lifeLoad) report(t *testing.T, bs []*backend, rss *rssSampler) lifeCounts {
 	t.Helper()
 	l.mu.Lock()
 	marks := slices.Clone(l.marks)
 	l.mu.Unlock()
 	for i, m := range marks[:len(marks)-1] {
 		next := marks[i+1]
-		t.Logf("phase %-22s [%6.2fs, %6.2fs): %v", m.name, m.at.Seconds(), next.at.Seconds(), l.counts(m.at, next.at, bs))
+		mem := ""
+		if rss != nil {
+			if kb, _ := rss.peak(l.start.Add(m.at), l.start.Add(next.at)); kb > 0 {
+				mem = fmt.Sprintf("; RSS peak %.1f MB", mb(kb))
+			}
+		}
+		t.Logf("phase %-22s [%6.2fs, %6.2fs): %v%s", m.name, m.at.Seconds(), next.at.Seconds(), l.counts(m.at, next.at, bs), mem)
 	}
 	all := l.counts(0, maxLifeLoad+time.Minute, bs)
 	t.Logf("all calls: %v", all)
@@ -463,15 +470,59 @@ func (l *lifeLoad) report(t *testing.T, bs []*backend) lifeCounts {
 				fmt.Fprintf(&b, "\n  ... %d more", len(all.unseen)-10)
 				break
 			}
-			fmt.Fprintf(&b, "\n  %s (%s/%s) at %.3fs took %v: %s", r.id, r.p, r.k, r.at.Seconds(), r.took.Round(time.Millisecond), strings.Join(r.errs, "; "))
+			fmt.Fprintf(&b, "\n  %s (%s/%s) at %.3fs (%s) took %v: %s", r.id, r.p, r.k, r.at.Seconds(), phaseOf(marks, r.at),
+				r.took.Round(time.Millisecond), strings.Join(r.errs, "; "))
 		}
-		t.Errorf("%d of %d calls failed that no killed or hung backend saw (ok %d, failed-seen %d); by error: %s; first:%s",
+		t.Errorf("%d of %d calls failed that no killed or hung backend saw (ok %d, failed-seen %d); by error:%s\nfirst:%s",
 			all.failedUnseen, all.sent, all.ok, all.failedSeen, byError(all.unseen), b.String())
 	}
 	if all.ok == 0 {
 		t.Errorf("no call succeeded")
 	}
 	return all
+}
+
+// phaseOf names the phase at and how far into it.
+func phaseOf(marks []lifeMark, at time.Duration) string {
+	m := marks[0]
+	for _, x := range marks {
+		if x.at <= at {
+			m = x
+		}
+	}
+	return fmt.Sprintf("%s +%v", m.name, (at - m.at).Round(time.Millisecond))
+}
+
+// phaseCounts sums the calls started from the named mark (plus skip) to
+// the next one.
+func (l *lifeLoad) phaseCounts(name string, skip time.Duration, bs []*backend) lifeCounts {
+	l.mu.Lock()
+	from, to := time.Duration(-1), maxLifeLoad+time.Minute
+	for i, m := range l.marks {
+		if m.name == name {
+			from = m.at + skip
+			if i+1 < len(l.marks) {
+				to = l.marks[i+1].at
+			}
+		}
+	}
+	l.mu.Unlock()
+	if from < 0 {
+		panic("no mark " + name)
+	}
+	return l.counts(from, to, bs)
+}
+
+// noSlowCalls fails the test if a call started in the named phase (after
+// skip) took over slowCall: the gateway made it wait for a backend that
+// had died or hung.
+func (l *lifeLoad) noSlowCalls(t *testing.T, phase string, skip time.Duration, why string) {
+	t.Helper()
+	c := l.phaseCounts(phase, skip, nil)
+	if c.slow > 0 {
+		t.Errorf("%d of %d calls started in phase %q (from %v in) took over %v (max %v): %s",
+			c.slow, c.sent, phase, skip, slowCall, c.max.Round(time.Millisecond), why)
+	}
 }
 
 // byError counts failures by their first error, most frequent first.
