@@ -126,9 +126,9 @@ func TestBackendKilled(t *testing.T) {
 	}
 	// An endpoint ejected for its failures (upstream.Config.BaseEjection,
 	// 30s by default) may take that long to get calls again.
-	took := waitServing(t, b2, 20, 45*time.Second)
-	t.Logf("restarted b served calls again %v after its restart", time.Since(restarted).Round(time.Millisecond))
-	_ = took
+	if waitServing(t, b2, 20, 45*time.Second) > 0 {
+		t.Logf("restarted b served calls again %v after its restart", time.Since(restarted).Round(time.Millisecond))
+	}
 	l.mark("both serving")
 	a0, b0 := a.count(), b2.count()
 	time.Sleep(time.Second)
@@ -148,7 +148,9 @@ func TestBackendKilled(t *testing.T) {
 
 // TestBackendHung: one of two endpoints accepts TCP and never speaks,
 // from the start, or in place of a backend killed on its port, or is
-// stopped (SIGSTOP) for 3s mid-load and resumed. No call fails.
+// stopped (SIGSTOP) for 4s mid-load and resumed. No call fails (but
+// those the killed backend saw), no call waits for the hung endpoint once
+// the gateway could know it hangs.
 func TestBackendHung(t *testing.T) {
 	t.Parallel()
 	seed := fidelitySeed(t)
