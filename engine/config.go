@@ -172,7 +172,7 @@ const (
 	DefaultMaxBodyBytes         = 4 << 20 // grpc-go's default receive limit
 	DefaultMaxJSONDepth         = 100
 	DefaultMaxConcurrentStreams = 250
-	DefaultMaxBufferedBytes     = 128 << 20
+	DefaultMaxBufferedBytes     = 64 << 20
 	DefaultConnsPerEndpoint     = 1
 	DefaultKeepalive            = 10 * time.Second
 	DefaultKeepaliveTimeout     = 5 * time.Second

@@ -32,6 +32,9 @@ type downstream interface {
 	// its own (the request id, CORS); fs is copied. extra returns them.
 	setExtra(fs []h2.Field)
 	extra() []h2.Field
+	// account counts n more (or fewer) bytes the exchange holds for the
+	// client, against its connection's and the gateway's budget.
+	account(n int)
 }
 
 // h2Response is an h2 stream as a downstream.
@@ -77,6 +80,7 @@ func (r *h2Response) backlog() int               { return r.s.Buffered() + r.w.b
 func (r *h2Response) cork(b *upstream.Batch)     { b.Cork(r.s.Conn()) }
 func (r *h2Response) setExtra(fs []h2.Field)     { r.more = append(r.more[:0], fs...) }
 func (r *h2Response) extra() []h2.Field          { return r.more }
+func (r *h2Response) account(n int)              { r.w.account(n) }
 
 // statusValue formats an HTTP status without allocating for common ones.
 func statusValue(status int) string {

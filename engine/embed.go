@@ -117,5 +117,6 @@ func (g *gather) abort(h2.ErrCode) {
 
 func (g *gather) setExtra(fs []h2.Field) { g.more = append(g.more[:0], fs...) }
 func (g *gather) extra() []h2.Field      { return g.more }
+func (g *gather) account(int)            {}
 func (g *gather) backlog() int           { return 0 }
 func (g *gather) cork(*upstream.Batch)   {}

@@ -264,6 +264,8 @@ func (h *h1Conn) setExtra(fs []h2.Field) {
 	h.more = append(h.more[:0], fs...)
 }
 
+func (h *h1Conn) account(n int) { h.c.e.addHeld(&h.c.held, n) }
+
 func (h *h1Conn) extra() []h2.Field {
 	h.mu.Lock()
 	defer h.mu.Unlock()

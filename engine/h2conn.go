@@ -193,8 +193,11 @@ func serverH2Config(cfg Config) h2.Config {
 		IdleTimeout:       cfg.Timeouts.Idle,
 		// A lagging client holds at most one upstream stream window plus
 		// relayHighWater per stream before upstream credit stops.
-		MaxStreamBuffer: upstreamStreamWindow + relayHighWater + 64<<10,
-		MaxConnBuffer:   16 << 20, // past it the stream is reset (down.go)
+		// One rendered REST message (JSON may be twice its protobuf) must
+		// fit, whatever the client's window; the gateway's budget bounds
+		// the sum (overload.go).
+		MaxStreamBuffer: 2*cfg.Limits.MaxBodyBytes + 64<<10,
+		MaxConnBuffer:   max(64<<20, 4*cfg.Limits.MaxBodyBytes), // past it the stream is reset (down.go)
 	}
 }
 
