@@ -31,6 +31,7 @@ type lifeLoad struct {
 	mu    sync.Mutex
 	res   []lifeResult
 	marks []lifeMark
+	kills []time.Duration // when backends were killed (atDeath)
 }
 
 // lifeResult is one call: when it started (since the load's start), how
@@ -175,6 +176,13 @@ func lifeCheck(c *fcase, o *outcome) []string {
 	return k.errs
 }
 
+// killed records that a backend is being killed now.
+func (l *lifeLoad) killed() {
+	l.mu.Lock()
+	l.kills = append(l.kills, time.Since(l.start))
+	l.mu.Unlock()
+}
+
 // mark starts a phase of the test: results are reported by the phase
 // in which they started.
 func (l *lifeLoad) mark(name string) {
@@ -197,16 +205,38 @@ func (l *lifeLoad) stop() {
 // lifeCounts sums the results of one phase.
 type lifeCounts struct {
 	sent, ok, failedSeen, failedUnseen, slow int
+	atDeath                                  int // in flight when a backend was killed (see atDeath)
 	p50, p99, max                            time.Duration
 	unseen                                   []lifeResult // failures no failed backend saw
+}
+
+// deathWindow bounds how long after a SIGKILL the gateway may still write
+// a call onto the dead backend's connection before it sees it close.
+const deathWindow = 50 * time.Millisecond
+
+// atDeath reports a call that failed with the upstream connection lost
+// while it was in flight at a kill: it was written before the gateway
+// could see the backend die, so it may have reached the backend, and no
+// HTTP/2 signal (no GOAWAY, no REFUSED_STREAM) proves it did not. The
+// gateway cannot resend it safely; it is counted apart, not as a failure.
+func atDeath(r lifeResult, kills []time.Duration) bool {
+	if !slices.ContainsFunc(r.errs, func(e string) bool { return strings.Contains(e, "connection lost") }) {
+		return false
+	}
+	for _, k := range kills {
+		if r.at <= k+deathWindow && r.at+r.took >= k {
+			return true
+		}
+	}
+	return false
 }
 
 // slowCall is the latency past which a call is counted slow.
 const slowCall = time.Second
 
 func (c lifeCounts) String() string {
-	return fmt.Sprintf("sent %d, ok %d, failed-seen %d, failed-unseen %d; latency p50 %v p99 %v max %v, %d over %v",
-		c.sent, c.ok, c.failedSeen, c.failedUnseen, c.p50.Round(time.Microsecond), c.p99.Round(time.Microsecond),
+	return fmt.Sprintf("sent %d, ok %d, failed-seen %d, failed-unseen %d, in flight at a kill %d; latency p50 %v p99 %v max %v, %d over %v",
+		c.sent, c.ok, c.failedSeen, c.failedUnseen, c.atDeath, c.p50.Round(time.Microsecond), c.p99.Round(time.Microsecond),
 		c.max.Round(time.Microsecond), c.slow, slowCall)
 }
 
@@ -229,6 +259,8 @@ func (l *lifeLoad) counts(from, to time.Duration, bs []*backend) lifeCounts {
 			c.ok++
 		case excused(bs, r.id):
 			c.failedSeen++
+		case atDeath(r, l.kills):
+			c.atDeath++
 		default:
 			c.failedUnseen++
 			c.unseen = append(c.unseen, r)

@@ -188,7 +188,10 @@ func (c *call) OnClose(s *h2.Stream, err error) {
 		c.finish()
 	case c.retry(err):
 	default:
-		c.fail(streamStatus(err, c.deadline))
+		st := streamStatus(err, c.deadline)
+		if !c.retryByPolicy(st.Code, !c.started && !c.answered) { // e.g. a connection lost, opt-in
+			c.fail(st)
+		}
 	}
 }
 

@@ -150,6 +150,12 @@ type Limits struct {
 	// MaxBufferedBytes is the gateway-wide budget for response bytes held
 	// for clients that read slowly (overload.go).
 	MaxBufferedBytes int `yaml:"max_buffered_bytes"`
+	// MemoryLimit is the Go runtime's soft memory limit `strait serve`
+	// sets (runtime/debug.SetMemoryLimit) unless GOMEMLIMIT is set: the
+	// collector then keeps the process near what it holds instead of
+	// letting garbage double the heap (default 2×max_buffered_bytes +
+	// 64 MiB).
+	MemoryLimit int64 `yaml:"memory_limit"`
 }
 
 // TranscodeConfig selects the JSON mapping options.
@@ -172,7 +178,7 @@ const (
 	DefaultMaxBodyBytes         = 4 << 20 // grpc-go's default receive limit
 	DefaultMaxJSONDepth         = 100
 	DefaultMaxConcurrentStreams = 250
-	DefaultMaxBufferedBytes     = 64 << 20
+	DefaultMaxBufferedBytes     = 48 << 20
 	DefaultConnsPerEndpoint     = 1
 	DefaultKeepalive            = 10 * time.Second
 	DefaultKeepaliveTimeout     = 5 * time.Second
@@ -192,6 +198,7 @@ func (c *Config) Defaults() {
 	setDefault(&c.Limits.MaxJSONDepth, DefaultMaxJSONDepth)
 	setDefault(&c.Limits.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.Limits.MaxBufferedBytes, DefaultMaxBufferedBytes)
+	setDefault(&c.Limits.MemoryLimit, 2*int64(c.Limits.MaxBufferedBytes)+64<<20)
 	setDefault(&c.Headers.RequestID, "x-request-id")
 	setDefault(&c.CORS.MaxAge, 10*time.Minute)
 	if c.CORS.AllowMethods == nil {

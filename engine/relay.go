@@ -216,8 +216,11 @@ func (r *relay) OnClose(s *h2.Stream, err error) {
 		return // an attempt the leg has already given up
 	}
 	r.upClosed()
-	if err != nil && !r.done && !r.retry(err) {
-		r.fail(streamStatus(err, r.deadline))
+	if err == nil || r.done || r.retry(err) {
+		return
+	}
+	if st := streamStatus(err, r.deadline); !r.retryByPolicy(st.Code, !r.sent) {
+		r.fail(st)
 	}
 }
 

@@ -81,7 +81,8 @@ type Conn struct {
 	nPeer     int    // open streams the peer initiated
 	blocked   []*Stream
 	queued    int // bytes queued over all streams
-	resetIDs  [16]uint32
+	resetIDs  [256]uint32
+	sentData  bool // DATA or WINDOW_UPDATE written since the peer's last PING
 	resetPos  int
 	dirty     bool
 	serving   bool // Serve is running and will flush before it returns or waits
@@ -263,6 +264,9 @@ func (c *Conn) Available() int {
 	defer c.mu.Unlock()
 	if c.err != nil || c.goAway || c.draining || c.drained || c.closing || c.nextID > maxWindow {
 		return 0
+	}
+	if !c.pingSent.IsZero() && time.Since(c.pingSent) > activePing {
+		return 0 // silent past a PING: suspect, until it answers
 	}
 	return max(0, int(min(c.cfg.MaxConcurrentStreams, c.peer.maxStreams))-c.nLocal)
 }

@@ -86,6 +86,9 @@ func (c *Conn) dataNoStream(id uint32) error {
 	if c.idle(id) {
 		return connErr(ErrCodeProtocol, ErrBadStreamID)
 	}
+	if !c.server {
+		return nil // a stream of ours we closed or reset: its late DATA is expected
+	}
 	if c.resetByUs(id) {
 		return nil
 	}

@@ -23,6 +23,7 @@ func (c *Conn) writeData(s *Stream, p []byte, end bool) {
 	}
 	s.sendWin -= int64(len(p))
 	c.sendWin -= int64(len(p))
+	c.sentData = true
 	max := int(c.peer.maxFrame)
 	for len(p) > 0 {
 		n := min(len(p), max)
@@ -96,6 +97,7 @@ func (c *Conn) consumeConn(n int64) {
 	if c.unacked >= int64(c.cfg.ConnWindowSize/2) {
 		var b [16]byte
 		c.write(AppendWindowUpdate(b[:0], 0, uint32(c.unacked)))
+		c.sentData = true
 		c.recvWin += c.unacked
 		c.unacked = 0
 	}

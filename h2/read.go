@@ -275,8 +275,12 @@ func (c *Conn) onRST(h FrameHeader, p []byte) error {
 	case c.idle(h.StreamID):
 		return connErr(ErrCodeProtocol, ErrBadStreamID)
 	}
-	if err := c.calm(&c.resets); err != nil {
-		return err
+	// Rapid Reset is a client's attack on a server: a server resetting
+	// our streams (after we cancelled many, say) is not charged.
+	if c.server {
+		if err := c.calm(&c.resets); err != nil {
+			return err
+		}
 	}
 	if s := c.streams[h.StreamID]; s != nil {
 		c.finish(s, StreamError{StreamID: s.id, Code: ErrCode(code)})
@@ -298,9 +302,15 @@ func (c *Conn) onPing(h FrameHeader, p []byte) error {
 		}
 		return nil
 	}
-	if err := c.calm(&c.ctrl); err != nil {
-		return err
+	// A peer that measures the path (grpc-go's BDP estimator) pings
+	// after each burst of data it receives, often; only a PING that no
+	// data of ours preceded is charged as a control frame.
+	if !c.sentData {
+		if err := c.calm(&c.ctrl); err != nil {
+			return err
+		}
 	}
+	c.sentData = false
 	if buf := c.frame(FrameHeader{Length: 8, Type: FramePing, Flags: FlagAck}); buf != nil {
 		copy(buf, p)
 	}

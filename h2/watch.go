@@ -2,6 +2,11 @@ package h2
 
 import "time"
 
+// activePing is how long a client connection with requests in flight may
+// stay silent before a PING checks it: a backend that froze then stops
+// getting new streams (Available) long before the keepalive would tell.
+const activePing = 500 * time.Millisecond
+
 // tick is the period of the connection's watchdog: half the shortest
 // timeout that applies now, so an idle connection wakes rarely.
 func (c *Conn) tick() time.Duration {
@@ -11,6 +16,9 @@ func (c *Conn) tick() time.Duration {
 	}
 	if c.cfg.KeepAlive > 0 && !c.server {
 		d = min(d, c.cfg.KeepAlive/2, c.cfg.PingTimeout/2)
+		if c.nLocal > 0 {
+			d = min(d, activePing/2)
+		}
 	}
 	if c.cfg.IdleTimeout > 0 {
 		d = min(d, c.cfg.IdleTimeout/2)
@@ -54,7 +62,7 @@ func (c *Conn) check(now time.Time) error {
 			if now.Sub(c.pingSent) > c.cfg.PingTimeout {
 				return ErrPingTimeout
 			}
-		} else if now.Sub(c.lastRead) >= c.cfg.KeepAlive {
+		} else if now.Sub(c.lastRead) >= c.cfg.KeepAlive || c.nLocal > 0 && now.Sub(c.lastRead) >= activePing {
 			var b [32]byte
 			c.write(AppendPing(b[:0], false, [8]byte{'k', 'e', 'e', 'p'}))
 			c.pingSent = now

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,6 +95,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	probeUpstreams(cfg.Upstreams, stderr)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(cfg.Limits.MemoryLimit)
+	}
 	e, err := engine.NewWithDescriptors(cfg, files)
 	if err != nil {
 		return err
