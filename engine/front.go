@@ -52,7 +52,8 @@ type request struct {
 	body       []byte     // the body, or its first bytes when more follow
 	end        bool       // the body is complete
 	timeout    time.Duration
-	teTrailers bool // TE: trailers: the client reads trailers
+	teTrailers bool   // TE: trailers: the client reads trailers
+	xfcc       string // the client's verified certificate (mTLS), as x-forwarded-client-cert
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
 	match  *transcode.Match
@@ -105,6 +106,9 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 		if metadataOK(req.kind, f.Name) {
 			fs = append(fs, f)
 		}
+	}
+	if req.xfcc != "" { // the client's own is dropped (fields.go)
+		fs = append(fs, h2.Field{Name: "x-forwarded-client-cert", Value: req.xfcc})
 	}
 	d := s.deadline(timeout)
 	if req.timeout > 0 && (d == 0 || req.timeout < d) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -85,9 +86,17 @@ func LoadServer(f ServerFiles) (*Certs, error) {
 
 // loadPair loads a key pair; its Leaf is parsed.
 func loadPair(p Pair) (*tls.Certificate, error) {
-	c, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
+	cb, err := readPEM(p.CertFile)
 	if err != nil {
-		return nil, fmt.Errorf("%s, %s: %w", p.CertFile, p.KeyFile, unwrapPath(err))
+		return nil, err
+	}
+	kb, err := readPEM(p.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	c, err := tls.X509KeyPair(cb, kb)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", p.CertFile, p.KeyFile, err)
 	}
 	if c.Leaf == nil {
 		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
@@ -99,15 +108,39 @@ func loadPair(p Pair) (*tls.Certificate, error) {
 
 // LoadPool reads a PEM bundle of CA certificates.
 func LoadPool(file string) (*x509.CertPool, error) {
-	b, err := os.ReadFile(file)
+	b, err := readPEM(file)
 	if err != nil {
-		return nil, unwrapPath(err)
+		return nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
 		return nil, fmt.Errorf("%s: no PEM certificate in it", file)
 	}
 	return pool, nil
+}
+
+// maxPEM bounds a PEM file: real ones are a few KB, a CA bundle a few
+// hundred.
+const maxPEM = 4 << 20
+
+// readPEM reads a regular file of at most maxPEM bytes.
+func readPEM(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", file)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPEM+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(b) > maxPEM {
+		return nil, fmt.Errorf("%s: larger than %d bytes", file, maxPEM)
+	}
+	return b, nil
 }
 
 func unwrapPath(err error) error {
