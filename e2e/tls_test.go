@@ -296,11 +296,11 @@ func TestTLSCertificateSwapUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	waitFor("load", func() bool { return ok.Load() > 50 })
+	waitFor("load", func() bool { return ok.Load() > 150 })
 	g.CA.Issue(t, testcert.Spec{CN: "second", DNS: []string{"localhost"}}).Write(t, g.Dir, "gw")
 	waitFor("the new certificate", func() bool { return servedCN(t, g.Listen) == "second" })
 	before := ok.Load()
-	waitFor("load after the swap", func() bool { return ok.Load() > before+50 })
+	waitFor("load after the swap", func() bool { return ok.Load() > before+150 })
 
 	// SIGHUP reloads the whole configuration, certificates included.
 	third := g.CA.Issue(t, testcert.Spec{CN: "third", DNS: []string{"localhost"}})
@@ -310,7 +310,7 @@ func TestTLSCertificateSwapUnderLoad(t *testing.T) {
 	waitFor("the certificate after SIGHUP", func() bool { return servedCN(t, g.Listen) == "third" })
 	waitFor("the SIGHUP reload", func() bool { return metric(t, g.Admin, "strait_reloads_total") > reloads })
 	before = ok.Load()
-	waitFor("load after SIGHUP", func() bool { return ok.Load() > before+50 })
+	waitFor("load after SIGHUP", func() bool { return ok.Load() > before+150 })
 	close(stop)
 	wg.Wait()
 	if failed.Load() != 0 {
