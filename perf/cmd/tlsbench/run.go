@@ -110,7 +110,7 @@ func run(ctx context.Context, o harness.Options, idle int) (string, error) {
 	fmt.Fprintf(&b, "# TLS on the listen port: strait and grpc-gateway, cleartext and TLS\n\n")
 	fmt.Fprintf(&b, "Run %s; `make bench-tls%s`. Gateway on CPU %s alone (GOMAXPROCS=1); load tool and grpc-go upstream on CPU %s. "+
 		"Medians of %d interleaved runs of %v (after a %v warm-up). TLS: ECDSA P-256 certificate, TLS 1.3, "+
-		"X25519 (Go's defaults on both sides); strait serves TLS through tlsconn (a goroutine per connection), grpc-gateway through net/http and crypto/tls.\n\n",
+		"X25519MLKEM768 key exchange (Go's defaults on both sides); strait serves TLS through tlsconn (a goroutine per connection), grpc-gateway through net/http and crypto/tls.\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), map[bool]string{true: " QUICK=1"}[o.Quick], harness.GatewayCPU, harness.LoadCPU,
 		o.Repeats, o.Duration, o.Warmup)
 
