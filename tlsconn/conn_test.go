@@ -290,3 +290,32 @@ func TestLaggingClient(t *testing.T) {
 		t.Errorf("Queued %d after the client read everything", sc.Queued())
 	}
 }
+
+// TestPanicGuard: a panic OnRequest does not recover itself is reported,
+// closes the connection (its callbacks run) and leaves the process up.
+func TestPanicGuard(t *testing.T) {
+	reported := make(chan any, 1)
+	var ran atomic.Int32
+	ts := startServer(t, nil, Options{OnPanic: func(v any, stack []byte) { reported <- v }}, func(_ context.Context, nc netpoll.Connection) error {
+		_ = nc.AddCloseCallback(func(netpoll.Connection) error { ran.Add(1); return nil })
+		panic("boom")
+	})
+	c := ts.dial(t, nil)
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case v := <-reported:
+		if v != "boom" {
+			t.Errorf("reported %v", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("panic not reported")
+	}
+	if _, err := io.ReadAll(c); err != nil {
+		t.Errorf("client: %v; want a clean close", err)
+	}
+	if ran.Load() != 1 {
+		t.Errorf("close callbacks ran %d times; want 1", ran.Load())
+	}
+}
