@@ -24,11 +24,14 @@ var (
 	buildErr  error
 )
 
-// TestMain removes the binary straitBin built.
+// TestMain removes the binaries straitBin and echoServerBin built.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binPath != "" && os.Getenv("STRAIT_BIN") == "" {
 		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	if echoBinPath != "" {
+		_ = os.RemoveAll(filepath.Dir(echoBinPath))
 	}
 	os.Exit(code)
 }

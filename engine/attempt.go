@@ -43,11 +43,10 @@ const (
 	maxTries = 3
 )
 
-// begin makes the first attempt. fields may be views (they are copied);
-// body is the request's first bytes, copied unless owned says the front
-// end keeps it for as long as the exchange lasts.
-func (l *leg) begin(b *upstream.Batch, p *upstream.Pool, fields []h2.Field, end bool, body []byte, owned bool) error {
-	l.pool = p
+// prepare keeps what the attempts send. fields may be views (they are
+// copied); body is the request's first bytes, copied unless owned says
+// the front end keeps it for as long as the exchange lasts.
+func (l *leg) prepare(fields []h2.Field, end bool, body []byte, owned bool) {
 	l.own(fields)
 	l.complete, l.keep = end, true
 	if owned {
@@ -55,6 +54,11 @@ func (l *leg) begin(b *upstream.Batch, p *upstream.Pool, fields []h2.Field, end 
 	} else if len(body) > 0 {
 		l.body = append([]byte(nil), body...)
 	}
+}
+
+// begin makes the first attempt on p.
+func (l *leg) begin(b *upstream.Batch, p *upstream.Pool) error {
+	l.pool = p
 	if l.pool == nil {
 		return upstream.ErrNoEndpoint
 	}

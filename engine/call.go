@@ -25,6 +25,7 @@ type call struct {
 	meta       []h2.Field // trailer metadata
 	seen       bool       // grpc-status received
 	msgs       msgReader
+	counted    int // cap(msgs.buf) accounted against the budget (overload.go)
 	nmsg       int
 	started    bool   // head written (streaming)
 	out1       []byte // the unary response, rendered
@@ -113,7 +114,7 @@ func (c *call) takeHeaders(fields []h2.Field) {
 			c.status = f.Value
 		case f.Name == "" || f.Name[0] == ':' || responseSkip[f.Name]:
 		default:
-			c.hdrs = append(c.hdrs, f) // decoded by h2: owned strings
+			c.hdrs = c.snap.headers.appendResponse(c.hdrs, f)
 		}
 	}
 	if c.status == "" {
@@ -134,7 +135,7 @@ func (c *call) takeTrailers(fields []h2.Field) {
 			c.trail.Details = decodeBin(f.Value)
 		default:
 			if f.Name != "" && f.Name[0] != ':' && !responseSkip[f.Name] {
-				c.meta = append(c.meta, f)
+				c.meta = c.snap.headers.appendResponse(c.meta, f)
 			}
 		}
 	}
@@ -153,7 +154,24 @@ func (c *call) OnData(s *h2.Stream, p []byte, end bool) {
 			c.finish()
 		}
 	}
+	c.countReassembly()
+	c.reassembling = c.msgs.need > 0
 	c.credit(s, len(p))
+}
+
+// countReassembly keeps the budget told of the buffer a message split
+// across frames is gathered in: REST renders whole messages, so this is
+// what a REST stream holds besides its client's queue.
+func (c *call) countReassembly() {
+	n := cap(c.msgs.buf)
+	if c.done {
+		n = 0
+		c.msgs.buf = nil
+	}
+	if d := n - c.counted; d != 0 {
+		c.down.account(d)
+		c.counted = n
+	}
 }
 
 // OnClose ends the call if the stream died before its trailers.
@@ -204,6 +222,7 @@ func (c *call) cancel() {
 	c.stopTimer()
 	c.resetUp()
 	c.putBufs()
+	c.countReassembly()
 }
 
 // expire ends the call with st: 503 for UNAVAILABLE, or an error line if

@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/straitgw/strait/filter"
+)
 
 // Config is the whole gateway configuration. It is immutable once handed to
 // New, which compiles it into a snapshot.
@@ -13,6 +17,8 @@ type Config struct {
 	Timeouts    Timeouts         `yaml:"timeouts"`
 	Limits      Limits           `yaml:"limits"`
 	Transcode   TranscodeConfig  `yaml:"transcode"`
+	Headers     HeaderConfig     `yaml:"headers"`
+	CORS        CORSConfig       `yaml:"cors"`
 	// TLS, with cert_file and key_file, makes the listen port TLS only
 	// (config_tls.go).
 	TLS TLSConfig `yaml:"tls"`
@@ -20,6 +26,10 @@ type Config struct {
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
 	DescriptorSets [][]byte `yaml:"-"`
+
+	// Filters are a Go program's own filters, run after the built-in ones
+	// on the routes each selects (package filter). Not settable from YAML.
+	Filters []filter.Entry `yaml:"-"`
 
 	// src remembers where LoadConfig found each value, for error positions.
 	src *source
@@ -86,6 +96,47 @@ type RetryPolicy struct {
 	RetryableStatusCodes []string      `yaml:"retryable_status_codes"`
 }
 
+// HeaderConfig is the header policy (policy.go). Names are
+// case-insensitive; an entry ending in '*' matches by prefix.
+type HeaderConfig struct {
+	// RequestAllow, when not empty, lists the request headers that travel
+	// upstream as metadata; RequestDeny those that never do (default:
+	// cookie).
+	RequestAllow []string `yaml:"request_allow"`
+	RequestDeny  []string `yaml:"request_deny"`
+	// ResponseAllow and ResponseDeny do the same for response metadata
+	// coming back as headers.
+	ResponseAllow []string `yaml:"response_allow"`
+	ResponseDeny  []string `yaml:"response_deny"`
+	// ResponsePrefix is put before response metadata names for REST
+	// clients, e.g. Grpc-Metadata- as grpc-gateway does (default none).
+	ResponsePrefix string `yaml:"response_prefix"`
+	// RequestID is the header that carries a request's id: made when the
+	// client sends none, passed upstream, and returned (default
+	// x-request-id).
+	RequestID string `yaml:"request_id"`
+}
+
+// CORSConfig lets browsers on other origins call every route (cors.go).
+// Empty AllowOrigins: CORS off.
+type CORSConfig struct {
+	// AllowOrigins lists origins ("https://app.example.com"), "*" for any,
+	// or a wildcard subdomain ("https://*.example.com").
+	AllowOrigins []string `yaml:"allow_origins"`
+	// AllowMethods answers preflights (default GET, HEAD, POST, PUT,
+	// PATCH, DELETE).
+	AllowMethods []string `yaml:"allow_methods"`
+	// AllowHeaders answers preflights (default: the headers asked for).
+	AllowHeaders []string `yaml:"allow_headers"`
+	// ExposeHeaders adds to what browsers may read: grpc-status,
+	// grpc-message, grpc-status-details-bin and the request id always.
+	ExposeHeaders []string `yaml:"expose_headers"`
+	// MaxAge is how long a browser may cache a preflight (default 10m).
+	MaxAge time.Duration `yaml:"max_age"`
+	// AllowCredentials lets the browser send cookies and credentials.
+	AllowCredentials bool `yaml:"allow_credentials"`
+}
+
 // Timeouts bound every phase of a request.
 type Timeouts struct {
 	Header   time.Duration `yaml:"header"`   // reading one request head
@@ -127,7 +178,7 @@ const (
 	DefaultMaxBodyBytes         = 4 << 20 // grpc-go's default receive limit
 	DefaultMaxJSONDepth         = 100
 	DefaultMaxConcurrentStreams = 250
-	DefaultMaxBufferedBytes     = 128 << 20
+	DefaultMaxBufferedBytes     = 64 << 20
 	DefaultConnsPerEndpoint     = 1
 	DefaultKeepalive            = 10 * time.Second
 	DefaultKeepaliveTimeout     = 5 * time.Second
@@ -147,6 +198,14 @@ func (c *Config) Defaults() {
 	setDefault(&c.Limits.MaxJSONDepth, DefaultMaxJSONDepth)
 	setDefault(&c.Limits.MaxConcurrentStreams, DefaultMaxConcurrentStreams)
 	setDefault(&c.Limits.MaxBufferedBytes, DefaultMaxBufferedBytes)
+	setDefault(&c.Headers.RequestID, "x-request-id")
+	setDefault(&c.CORS.MaxAge, 10*time.Minute)
+	if c.CORS.AllowMethods == nil {
+		c.CORS.AllowMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+	}
+	if c.Headers.RequestDeny == nil {
+		c.Headers.RequestDeny = []string{"cookie"}
+	}
 	for i := range c.Upstreams {
 		u := &c.Upstreams[i]
 		setDefault(&u.ConnsPerEndpoint, DefaultConnsPerEndpoint)

@@ -28,13 +28,22 @@ type downstream interface {
 	backlog() int
 	// cork adds the client's connection to a worker's batch.
 	cork(b *upstream.Batch)
+	// setExtra sets fields every head of this response carries besides
+	// its own (the request id, CORS); fs is copied. extra returns them.
+	setExtra(fs []h2.Field)
+	extra() []h2.Field
+	// account counts n more (or fewer) bytes the exchange holds for the
+	// client, against its connection's and the gateway's budget.
+	account(n int)
 }
 
 // h2Response is an h2 stream as a downstream.
 type h2Response struct {
-	s    *h2.Stream
-	w    *sockWriter // the connection's, whose backlog every stream shares
-	hdrs []h2.Field  // scratch for the response HEADERS
+	noBody bool // a HEAD request's: headers alone, then END_STREAM
+	s      *h2.Stream
+	w      *sockWriter // the connection's, whose backlog every stream shares
+	hdrs   []h2.Field  // scratch for the response HEADERS
+	more   []h2.Field  // setExtra's
 }
 
 func (r *h2Response) head(status int, ctype string, fields []h2.Field, length int, end bool) {
@@ -46,11 +55,18 @@ func (r *h2Response) head(status int, ctype string, fields []h2.Field, length in
 		fs = append(fs, h2.Field{Name: "content-length", Value: strconv.Itoa(length)})
 	}
 	fs = append(fs, fields...)
+	fs = append(fs, r.more...)
 	r.hdrs = fs
 	_ = r.s.WriteHeaders(fs, end)
 }
 
 func (r *h2Response) data(p []byte, end bool) {
+	if r.noBody {
+		if end {
+			_ = r.s.WriteData(nil, true)
+		}
+		return
+	}
 	if err := r.s.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
 		// The connection holds its limit (MaxConnBuffer) for a client
 		// that does not read: this stream goes, the others stay.
@@ -62,6 +78,9 @@ func (r *h2Response) trailers(fields []h2.Field) { _ = r.s.WriteHeaders(fields, 
 func (r *h2Response) abort(code h2.ErrCode)      { r.s.Reset(code) }
 func (r *h2Response) backlog() int               { return r.s.Buffered() + r.w.backlog() }
 func (r *h2Response) cork(b *upstream.Batch)     { b.Cork(r.s.Conn()) }
+func (r *h2Response) setExtra(fs []h2.Field)     { r.more = append(r.more[:0], fs...) }
+func (r *h2Response) extra() []h2.Field          { return r.more }
+func (r *h2Response) account(n int)              { r.w.account(n) }
 
 // statusValue formats an HTTP status without allocating for common ones.
 func statusValue(status int) string {

@@ -70,6 +70,7 @@ func (e *Engine) Do(ctx context.Context, req *Request) (*Response, error) {
 type gather struct {
 	mu   sync.Mutex
 	resp Response
+	more []h2.Field
 	done chan struct{}
 }
 
@@ -78,6 +79,7 @@ func (g *gather) head(status int, ctype string, fields []h2.Field, _ int, end bo
 	defer g.mu.Unlock()
 	g.resp.Status, g.resp.ContentType = status, ctype
 	g.add(fields)
+	g.add(g.more)
 	if end {
 		close(g.done)
 	}
@@ -113,5 +115,8 @@ func (g *gather) abort(h2.ErrCode) {
 	close(g.done)
 }
 
-func (g *gather) backlog() int         { return 0 }
-func (g *gather) cork(*upstream.Batch) {}
+func (g *gather) setExtra(fs []h2.Field) { g.more = append(g.more[:0], fs...) }
+func (g *gather) extra() []h2.Field      { return g.more }
+func (g *gather) account(int)            {}
+func (g *gather) backlog() int           { return 0 }
+func (g *gather) cork(*upstream.Batch)   {}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/tlsconn"
 	"github.com/straitgw/strait/transcode"
@@ -56,6 +58,10 @@ type snapshot struct {
 	keys    map[string]string // upstream name -> poolKey, for reuse by a reload
 	bySvc   map[protoreflect.FullName]*upstream.Pool
 	retries map[protoreflect.FullName]*retryPolicy
+	headers *headerPolicy
+	cors    *corsPolicy // nil: CORS off
+	filters []filter.Entry
+	chains  map[*transcode.Route]filter.Chain
 	def     *upstream.Pool // services not listed go here
 }
 
@@ -112,7 +118,9 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 	}
 	s := &snapshot{cfg: cfg, schema: schema, router: router, loaded: time.Now(), digest: digest(files),
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
-		keys: map[string]string{}, retries: compileRetries(cfg.Services)}
+		keys: map[string]string{}, retries: compileRetries(cfg.Services), headers: compileHeaders(cfg.Headers),
+		cors: compileCORS(cfg.CORS, strings.ToLower(cfg.Headers.RequestID)), filters: cfg.Filters}
+	s.compileChains()
 	if err := s.buildPools(old, e.h2Panic); err != nil {
 		s.closeNew(old)
 		return nil, err

@@ -53,6 +53,9 @@ type request struct {
 	end        bool       // the body is complete
 	timeout    time.Duration
 	teTrailers bool   // TE: trailers: the client reads trailers
+	clientIP   string // the client's address, for X-Forwarded-For
+	scheme     string // "http" or "https", for X-Forwarded-Proto
+	requestID  string // set by upstreamFields: the response carries it back
 	xfcc       string // the client's verified certificate (mTLS), as x-forwarded-client-cert
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
@@ -78,6 +81,19 @@ func (e *Engine) start(s *snapshot, b *upstream.Batch, req *request, down downst
 		b = &own
 		defer own.End() // after every lock is released: it delivers callbacks
 	}
+	req.requestID = s.headers.requestIDOf(req)
+	extra := s.responseExtra(req)
+	if s.cors != nil {
+		origin, pre, want := browser(req)
+		if pre {
+			s.cors.preflight(down, origin, want)
+			return nil
+		}
+		if origin != "" && s.cors.allows(origin) {
+			extra = s.cors.appendActual(extra, origin)
+		}
+	}
+	down.setExtra(extra)
 	if req.kind == kindREST {
 		return e.startCall(s, b, req, down)
 	}
@@ -96,6 +112,7 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 		h2.Field{Name: "te", Value: "trailers"},
 	)
 	var timeout string
+	conn := connectionHeader(req.meta)
 	for _, f := range req.meta {
 		switch f.Name {
 		case "grpc-timeout":
@@ -103,10 +120,11 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 		case "te":
 			req.teTrailers = req.teTrailers || hasToken(f.Value, "trailers")
 		}
-		if metadataOK(req.kind, f.Name) {
+		if f, ok := s.travels(req, f, conn); ok {
 			fs = append(fs, f)
 		}
 	}
+	fs = s.headers.forwarded(fs, req)
 	if req.xfcc != "" { // the client's own is dropped (fields.go)
 		fs = append(fs, h2.Field{Name: "x-forwarded-client-cert", Value: req.xfcc})
 	}
@@ -119,11 +137,27 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 	return fs, d
 }
 
+// travels reports whether a request header goes upstream as metadata,
+// and under which name (see policy.go).
+func (s *snapshot) travels(req *request, f h2.Field, conn string) (h2.Field, bool) {
+	if n, ok := strings.CutPrefix(f.Name, metadataPrefix); ok && n != "" {
+		f.Name = n // grpc-gateway's convention: Grpc-Metadata-Foo is foo
+	}
+	p := s.headers
+	ok := metadataOK(req.kind, f.Name) && !hopByHop(f.Name) && !p.gatewaySet(f.Name) &&
+		p.requestOK(f.Name) && (conn == "" || !hasToken(conn, f.Name))
+	return f, ok
+}
+
 // startCall starts a REST exchange.
 func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down downstream) exchange {
 	m := req.match
 	if m == nil {
 		m = new(transcode.Match)
+	}
+	if req.method == "OPTIONS" {
+		s.options(e, down, req, m)
+		return nil
 	}
 	msg, rej := s.prepareREST(m, req)
 	req.msg = msg
@@ -137,8 +171,13 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	c.mu.Lock()
 	c.arm(d, c.onTimeout)
 	c.policy = s.retries[m.Route.Service]
+	c.extra = down.extra()
 	// msg is the front end's scratch, untouched until this exchange ends.
-	err := c.begin(b, s.pool(m.Route.Service), fs, true, msg, true)
+	c.prepare(fs, true, msg, true)
+	var err error
+	if c.startChain(s, req, m.Route, string(m.Route.Service), m.Route.GRPCPath) {
+		err = c.proceed(b, s, string(m.Route.Service))
+	}
 	c.mu.Unlock()
 	if err != nil {
 		c.cancel()
@@ -186,7 +225,15 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 	}
 	r.arm(d, r.onTimeout)
 	r.policy = s.retries[svc]
-	if err := r.begin(b, s.pool(svc), fs, req.end, body, owned); err != nil {
+	r.extra = down.extra()
+	r.prepare(fs, req.end, body, owned)
+	if !r.startChain(s, req, s.router.Lookup(path), string(svc), path) {
+		if !r.done {
+			r.waiting = true // a suspended filter: hold the body meanwhile
+		}
+		return r
+	}
+	if err := r.proceed(b, s, string(svc)); err != nil {
 		r.fail(unavailable(err))
 	}
 	return r

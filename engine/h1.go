@@ -35,6 +35,7 @@ type h1Conn struct {
 	state    h1State
 	draining bool // every response from now on is the connection's last
 	resp     h1Response
+	more     []h2.Field    // fields every head of the response carries (setExtra)
 	cur      exchange      // the exchange in flight, for cancel and drained
 	done     chan struct{} // a response ended (buffered: wakeups may be spurious)
 
@@ -51,6 +52,7 @@ type h1Response struct {
 	keepAlive  bool // the connection stays open after it
 	proto11    bool // the request was HTTP/1.1 (else 1.0: no chunked)
 	started    bool // its head is written
+	noBody     bool // a HEAD request's: the head alone is sent
 	chunked    bool
 	endPending bool // it ended while a background flush runs
 	dead       bool // a panic ended the connection: write nothing more
@@ -97,13 +99,14 @@ func (h *h1Conn) onIdle() {
 }
 
 // begin marks a response in flight for the request just read.
-func (h *h1Conn) begin(keepAlive, proto11 bool) {
+func (h *h1Conn) begin(keepAlive, proto11, noBody bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.state != h1Closing {
 		h.state = h1Busy
 	}
-	h.resp = h1Response{keepAlive: keepAlive && !h.draining, proto11: proto11}
+	h.resp = h1Response{keepAlive: keepAlive && !h.draining, proto11: proto11, noBody: noBody}
+	h.more = h.more[:0]
 }
 
 // head writes the status line and headers (downstream).
@@ -121,10 +124,11 @@ func (h *h1Conn) head(status int, ctype string, fields []h2.Field, length int, e
 		// HTTP/1.0 cannot read chunked: the end of the stream is the close.
 		length, h.resp.keepAlive = http1.LengthClose, false
 	}
-	ka := h.resp.keepAlive
+	ka, extra := h.resp.keepAlive, h.more
 	h.resp.chunked = length == http1.LengthChunked
 	h.mu.Unlock()
 	h.out = appendH1Head(h.out[:0], status, ctype, length, ka, fields)
+	h.out = appendH1Fields(h.out, extra)
 	if !end {
 		h.w.write(h.out, false) // flushed with the body
 		return
@@ -142,9 +146,15 @@ func (h *h1Conn) trailers(fields []h2.Field) { h.send(nil, fields, true) }
 
 func (h *h1Conn) send(p []byte, trailers []h2.Field, end bool) {
 	h.mu.Lock()
-	chunked, dead := h.resp.chunked, h.resp.dead
+	chunked, dead, noBody := h.resp.chunked, h.resp.dead, h.resp.noBody
 	h.mu.Unlock()
 	if dead {
+		return
+	}
+	if noBody { // HEAD: the head said all
+		if end {
+			h.emit(nil, true)
+		}
 		return
 	}
 	b := p
@@ -245,6 +255,33 @@ func appendH1Head(dst []byte, status int, ctype string, length int, keepAlive bo
 		dst = http1.AppendField(dst, f.Name, f.Value)
 	}
 	return http1.EndHead(dst)
+}
+
+// setExtra sets the fields every head of the response carries.
+func (h *h1Conn) setExtra(fs []h2.Field) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.more = append(h.more[:0], fs...)
+}
+
+func (h *h1Conn) account(n int) { h.c.e.addHeld(&h.c.held, n) }
+
+func (h *h1Conn) extra() []h2.Field {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.more
+}
+
+// appendH1Fields adds fields to a finished head, before its blank line.
+func appendH1Fields(head []byte, fs []h2.Field) []byte {
+	if len(fs) == 0 {
+		return head
+	}
+	head = http1.OpenHead(head)
+	for _, f := range fs {
+		head = http1.AppendField(head, f.Name, f.Value)
+	}
+	return http1.EndHead(head)
 }
 
 // appendLastChunk ends a chunked body with trailer fields.

@@ -58,7 +58,7 @@ func (h *h1Conn) read(r http1.Reader, lim http1.Limits) error {
 func (h *h1Conn) readFailed(err error) {
 	var he *http1.Error
 	if errors.As(err, &he) {
-		h.begin(false, true)
+		h.begin(false, true, false)
 		h.c.e.replyJSON(h.c.e.snap.Load(), h, he.Status, rpc.New(localCode(he.Status), he.Msg), nil)
 	}
 	_ = h.c.nc.Close()
@@ -69,11 +69,11 @@ func (h *h1Conn) readFailed(err error) {
 // releases the reader: start encodes or copies all it needs before then.
 func (h *h1Conn) dispatch() {
 	q := &h.req
-	h.begin(q.KeepAlive, q.Proto11)
+	h.begin(q.KeepAlive, q.Proto11, bstr(q.Method) == "HEAD")
 	req := request{
 		method: bstr(q.Method), path: q.Path, query: q.RawQuery,
 		authority: bstr(q.Host), ctype: q.ContentType,
-		body: q.Body, end: true, xfcc: h.c.xfcc,
+		body: q.Body, end: true, clientIP: h.c.clientIP, scheme: h.c.scheme, xfcc: h.c.xfcc,
 		match: &h.match, msg: h.msg, fields: h.fields,
 	}
 	req.kind = classify(req.ctype)

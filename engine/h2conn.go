@@ -62,7 +62,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 	e := h.c.e
 	e.metrics.requests.Add(1)
 	snap := e.snap.Load()
-	req := &request{end: end, xfcc: h.c.xfcc}
+	req := &request{end: end, clientIP: h.c.clientIP, scheme: h.c.scheme, xfcc: h.c.xfcc}
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":
@@ -81,7 +81,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 		}
 	}
 	req.kind = classify(req.ctype)
-	down := &h2Response{s: s, w: h.w}
+	down := &h2Response{s: s, w: h.w, noBody: req.method == "HEAD"}
 	if req.kind != kindREST {
 		x := e.start(snap, &h.batch, req, down, s, &h.batch)
 		return x.(*relay)
@@ -193,8 +193,11 @@ func serverH2Config(cfg Config) h2.Config {
 		IdleTimeout:       cfg.Timeouts.Idle,
 		// A lagging client holds at most one upstream stream window plus
 		// relayHighWater per stream before upstream credit stops.
-		MaxStreamBuffer: upstreamStreamWindow + relayHighWater + 64<<10,
-		MaxConnBuffer:   16 << 20, // past it the stream is reset (down.go)
+		// One rendered REST message (JSON may be twice its protobuf) must
+		// fit, whatever the client's window; the gateway's budget bounds
+		// the sum (overload.go).
+		MaxStreamBuffer: 2*cfg.Limits.MaxBodyBytes + 64<<10,
+		MaxConnBuffer:   max(64<<20, 4*cfg.Limits.MaxBodyBytes), // past it the stream is reset (down.go)
 	}
 }
 

@@ -42,7 +42,12 @@ type leg struct {
 	deadline time.Time // zero: none
 	owed     int       // response bytes taken while the client lagged
 	done     bool      // the client's response has ended
+	// reassembling: a message split across frames is being gathered (a
+	// call); over the gateway's budget it gets no more credit meanwhile.
+	reassembling bool
+	extra        []h2.Field // the response fields start set (setExtra), for a filter's rejection
 	attempts
+	filtering
 }
 
 // arm starts the deadline; onTimeout runs when it passes.
@@ -74,7 +79,7 @@ func (l *leg) stopTimer() {
 // gateway is over its memory budget (overload.go): the upstream then
 // stops sending, and what the gateway holds stays bounded.
 func (l *leg) credit(s *h2.Stream, n int) {
-	if bl := l.down.backlog(); !l.done && (bl >= relayHighWater || bl > 0 && l.e.overBudget()) {
+	if bl := l.down.backlog(); !l.done && (bl >= relayHighWater || (bl > 0 || l.reassembling) && l.e.overBudget()) {
 		l.owed += n
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type conn struct {
 
 	held held // response bytes held for this client (overload.go)
 
+	clientIP string // the peer's address without its port
+	scheme   string // "http", or "https" on TLS connections
 	// peer is the client's verified certificate (mTLS), and xfcc its
 	// x-forwarded-client-cert element; nil and "" otherwise.
 	peer *tlsconn.Identity
@@ -86,9 +89,9 @@ func (e *Engine) startLoop(ln netpoll.Listener) error {
 }
 
 func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
-	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader())}
+	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader()), clientIP: hostOf(nc.RemoteAddr()), scheme: "http"}
 	if t, ok := nc.(*tlsconn.Conn); ok {
-		c.peer = t.Peer()
+		c.scheme, c.peer = "https", t.Peer()
 		c.xfcc = c.peer.XFCC()
 	}
 	// A client must send its first bytes within the header timeout.
@@ -212,3 +215,14 @@ func (c *conn) onClose(netpoll.Connection) error {
 }
 
 var errClientGone = errors.New("engine: client connection closed")
+
+// hostOf is an address without its port ("" when unknown).
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
+}

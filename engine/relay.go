@@ -75,7 +75,7 @@ func (r *relay) responseFields(fields []h2.Field) (status int, ctype string, fs 
 		case f.Name == "" || f.Name[0] == ':' || relaySkip[f.Name]:
 		case f.Name == "grpc-message" && r.web:
 			fs = append(fs, h2.Field{Name: f.Name, Value: rpc.Reencode(f.Value)})
-		default:
+		case isStatusField(f.Name) || r.snap.headers.responseOK(f.Name):
 			fs = append(fs, f)
 		}
 	}
@@ -105,11 +105,12 @@ func (r *relay) trailersOnly(fields []h2.Field) {
 
 func (r *relay) responseTrailers(fields []h2.Field) {
 	r.end(statusOf(fields))
+	_, _, fs := r.responseFields(fields)
 	if !r.web {
-		r.down.trailers(fields)
+		r.down.trailers(fs)
 		return
 	}
-	r.buf = appendTrailerFrame(r.buf[:0], fields)
+	r.buf = appendTrailerFrame(r.buf[:0], fs)
 	r.down.data(r.encode(r.buf), true)
 }
 

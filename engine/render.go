@@ -107,6 +107,7 @@ func (c *call) finish() {
 	c.report(t.Code)
 	c.restFinish()
 	c.putBufs()
+	c.countReassembly()
 }
 
 func (c *call) restFinish() {

@@ -32,7 +32,11 @@ func (r *reject) fields() []h2.Field {
 // match; it holds views of req's path until the next match.
 func (s *snapshot) prepareREST(m *transcode.Match, req *request) ([]byte, *reject) {
 	msg := req.msg
-	if err := s.router.Match(req.method, req.path, m); err != nil {
+	method := req.method
+	if method == "HEAD" {
+		method = "GET" // a GET route serves HEAD: same headers, no body (h1Conn, h2Response)
+	}
+	if err := s.router.Match(method, req.path, m); err != nil {
 		var he *transcode.HTTPError
 		if errors.As(err, &he) {
 			return msg, &reject{status: he.Status, code: localCode(he.Status), msg: he.Msg, allow: he.Allow}
@@ -107,4 +111,28 @@ func (e *Engine) replyJSON(s *snapshot, down downstream, status int, st rpc.Stat
 // appendErrorBody renders the contract's JSON error body.
 func appendErrorBody(s *snapshot, st rpc.Status) []byte {
 	return transcode.AppendStatusJSON(nil, st, s.schema)
+}
+
+// options answers OPTIONS on a path: 204 with Allow listing what its
+// routes accept (HEAD wherever GET is, and OPTIONS), or 404.
+func (s *snapshot) options(e *Engine, down downstream, req *request, m *transcode.Match) {
+	err := s.router.Match("OPTIONS", req.path, m)
+	var he *transcode.HTTPError
+	if !errors.As(err, &he) || he.Status != 405 {
+		if err == nil { // a route for OPTIONS itself: none is made today
+			he = &transcode.HTTPError{Allow: "OPTIONS"}
+		} else {
+			e.replyJSON(s, down, 404, rpc.New(rpc.CodeUnimplemented, "no route for "+quoteCT(bstr(req.path))), nil)
+			return
+		}
+	}
+	allow := he.Allow
+	if hasToken(allow, "GET") && !hasToken(allow, "HEAD") {
+		allow += ", HEAD"
+	}
+	if !hasToken(allow, "OPTIONS") {
+		allow += ", OPTIONS"
+	}
+	e.metrics.localReplies.Add(1)
+	down.head(204, "", []h2.Field{{Name: "allow", Value: allow}}, 0, true)
 }

@@ -182,6 +182,10 @@ func (r *Router) Routes() []RouteInfo {
 	return out
 }
 
+// All returns every route, in the order Routes lists them; callers must
+// not modify them.
+func (r *Router) All() []*Route { return r.all }
+
 // varSpan returns the raw bytes of the route's i-th path variable.
 func (m *Match) varSpan(v *tmplVar) []byte {
 	start := m.off[v.first]
