@@ -5,7 +5,7 @@ H2SPEC  := $(BIN)/h2spec
 FUZZTIME ?= 10s
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build test vet cross tidy unit poison allocs h2spec soak demo bench profile fuzz tools protos clean
+.PHONY: build test vet cross tidy unit poison allocs h2spec soak demo bench bench-tls profile fuzz tools protos clean
 
 build:
 	$(GO) build -o $(BIN)/strait ./cmd/strait
@@ -72,6 +72,12 @@ demo:
 
 bench:
 	cd perf && $(GO) run ./cmd/bench $(if $(QUICK),-quick,)
+
+# bench-tls: TLS against cleartext, strait and grpc-gateway behind Go's
+# TLS (CPU per request, handshakes, memory per idle connection);
+# results/tls.md.
+bench-tls:
+	cd perf && $(GO) run ./cmd/tlsbench $(if $(QUICK),-quick,)
 
 profile:
 	cd perf && $(GO) run ./cmd/bench -profile

@@ -2,6 +2,7 @@ package descriptors
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -28,11 +30,14 @@ type Source struct {
 	Timeout time.Duration
 }
 
-// Upstream is one upstream to reflect: its plaintext (h2c) endpoints are
-// asked in turn until one answers.
+// Upstream is one upstream to reflect: its endpoints are asked in turn
+// until one answers, over h2c, or over TLS when TLS is set (grpc-go's
+// credentials: the same CA, client certificate and server name as the
+// gateway's own connections).
 type Upstream struct {
 	Name      string
 	Endpoints []string
+	TLS       *tls.Config
 }
 
 // Load reads every file, reflects every upstream and merges the sets into
@@ -85,15 +90,19 @@ func reflectUpstream(ctx context.Context, u Upstream, timeout time.Duration) ([]
 	err := errors.New("no endpoints")
 	for _, ep := range u.Endpoints {
 		var b []byte
-		if b, err = reflectEndpoint(ctx, ep, timeout); err == nil {
+		if b, err = reflectEndpoint(ctx, ep, u.TLS, timeout); err == nil {
 			return b, nil
 		}
 	}
 	return nil, err
 }
 
-func reflectEndpoint(ctx context.Context, addr string, timeout time.Duration) ([]byte, error) {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func reflectEndpoint(ctx context.Context, addr string, tc *tls.Config, timeout time.Duration) ([]byte, error) {
+	creds := insecure.NewCredentials()
+	if tc != nil {
+		creds = credentials.NewTLS(tc)
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,9 @@ type Config struct {
 	Transcode   TranscodeConfig  `yaml:"transcode"`
 	Headers     HeaderConfig     `yaml:"headers"`
 	CORS        CORSConfig       `yaml:"cors"`
+	// TLS, with cert_file and key_file, makes the listen port TLS only
+	// (config_tls.go).
+	TLS TLSConfig `yaml:"tls"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
@@ -35,7 +38,10 @@ type Config struct {
 // UpstreamConfig names a cluster of equivalent gRPC endpoints.
 type UpstreamConfig struct {
 	Name      string   `yaml:"name"`
-	Endpoints []string `yaml:"endpoints"` // host:port, plaintext h2c
+	Endpoints []string `yaml:"endpoints"` // host:port, h2c unless TLS is set
+	// TLS, with any key set, dials the endpoints over TLS (ALPN h2):
+	// connections, health checks and server reflection alike.
+	TLS UpstreamTLS `yaml:"tls"`
 	// Reflection loads the descriptors of every service the upstream
 	// offers through gRPC server reflection (v1, else v1alpha) at startup,
 	// on top of any descriptor files.

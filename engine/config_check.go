@@ -101,6 +101,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	k.descriptors()
+	k.tls()
 	k.upstreams()
 	k.services()
 	k.bounds()
@@ -166,6 +167,7 @@ func (k *checker) upstreams() {
 			k.add(path+".conns_per_endpoint", strconv.Itoa(u.ConnsPerEndpoint), "%d is not between 1 and 1024", u.ConnsPerEndpoint)
 		}
 		k.upstreamTuning(path, u)
+		k.upstreamTLS(path, u.TLS)
 		switch r := u.ReflectionRefresh; {
 		case r < 0:
 			k.add(path+".reflection_refresh", r.String(), "must not be negative, got %v", r)
@@ -292,7 +294,11 @@ func (c *Config) LoadDescriptors() (*protoregistry.Files, error) {
 	}
 	for _, u := range c.Upstreams {
 		if u.Reflection {
-			src.Reflect = append(src.Reflect, descriptors.Upstream{Name: u.Name, Endpoints: u.Endpoints})
+			tc, err := u.TLS.ClientConfig()
+			if err != nil {
+				return nil, fmt.Errorf("upstream %q: %w", u.Name, err)
+			}
+			src.Reflect = append(src.Reflect, descriptors.Upstream{Name: u.Name, Endpoints: u.Endpoints, TLS: tc})
 		}
 	}
 	return descriptors.Load(context.Background(), src)

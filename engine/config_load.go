@@ -24,7 +24,7 @@ const maxConfigNodes = 100_000
 
 // LoadConfig reads a YAML configuration strictly: unknown keys, duplicate
 // keys and values of the wrong type are errors with their line:col. Relative
-// descriptor paths are taken relative to the file's directory. It neither
+// descriptor and TLS file paths are taken relative to the file's directory. It neither
 // fills defaults nor validates: call Defaults and Validate.
 func LoadConfig(path string) (Config, error) {
 	f, err := os.Open(path)
@@ -50,6 +50,7 @@ func LoadConfig(path string) (Config, error) {
 			c.src.retarget(fmt.Sprintf("descriptors[%d]", i), c.Descriptors[i])
 		}
 	}
+	c.resolveTLSPaths(dir)
 	return c, nil
 }
 

@@ -17,6 +17,7 @@ func TestImportRules(t *testing.T) {
 		"transcode":     {"engine", "upstream", "h2", "perf"},
 		"upstream":      {"engine", "transcode", "perf"},
 		"descriptors":   {"engine", "upstream", "h2", "perf"},
+		"tlsconn":       {"engine", "upstream", "transcode", "h2", "descriptors", "perf", "cmd"},
 		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
 		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
 		"engine":        {"perf", "cmd", "hertzgw"},

@@ -18,6 +18,7 @@ import (
 
 	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/tlsconn"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
 )
@@ -26,8 +27,10 @@ import (
 // gRPC-Web, an optional admin listener, and the upstream pools.
 type Engine struct {
 	snap    atomic.Pointer[snapshot]
-	ln      netpoll.Listener
+	ln      net.Listener // netpoll's, or with TLS the standard library's
 	loop    netpoll.EventLoop
+	tls     *tlsconn.Server // the listener's certificates when it is TLS
+	tlsm    tlsMetrics
 	admin   *adminServer
 	metrics metrics
 	log     *slog.Logger
@@ -144,7 +147,13 @@ func (s *snapshot) buildPools(old *snapshot, onPanic func(*h2.PanicError)) error
 		key := poolKey(u, cfg)
 		p := old.reusable(u.Name, key)
 		if p == nil {
-			p = upstream.NewPool(u.Endpoints, poolConfig(cfg, u, onPanic))
+			pc := poolConfig(cfg, u, onPanic)
+			tc, err := u.TLS.ClientConfig()
+			if err != nil {
+				return fmt.Errorf("upstream %q: %w", u.Name, err)
+			}
+			pc.TLS = tc
+			p = upstream.NewPool(u.Endpoints, pc)
 			p.StartHealthChecks(u.HealthCheck, cfg.Timeouts.Connect)
 		}
 		s.keys[u.Name] = key
@@ -203,16 +212,12 @@ func (s *snapshot) pool(svc protoreflect.FullName) *upstream.Pool {
 // Router is the route table in force.
 func (e *Engine) Router() *transcode.Router { return e.snap.Load().router }
 
-// Start binds the listeners and starts serving.
+// Start binds the listeners and starts serving: netpoll's event loop
+// for cleartext, or a TLS accept loop (listen_tls.go) whose connections
+// run the same callbacks.
 func (e *Engine) Start() error {
 	s := e.snap.Load()
-	ln, err := netpoll.CreateListener("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Listen, unwrapSyscall(err))
-	}
-	e.ln = ln
-	if err := e.startLoop(); err != nil {
-		ln.Close()
+	if err := e.listen(s.cfg); err != nil {
 		return err
 	}
 	for _, p := range s.pools {
@@ -254,6 +259,9 @@ func (e *Engine) Close() error {
 	defer cancel()
 	if e.loop != nil {
 		_ = e.loop.Shutdown(ctx)
+	}
+	if e.tls != nil {
+		e.closeTLS()
 	}
 	if e.admin != nil {
 		e.admin.close()

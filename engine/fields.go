@@ -12,13 +12,14 @@ import (
 
 // dropped lists request headers that never travel upstream as metadata:
 // hop-by-hop ones (RFC 9110 §7.6.1) and those the gateway sets itself
-// (framing, content type, deadline). grpc-encoding and
+// (framing, content type, deadline, client certificate). grpc-encoding and
 // grpc-accept-encoding are dropped for REST only (see metadataOK).
 var dropped = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-connection": true,
 	"transfer-encoding": true, "upgrade": true, "te": true, "host": true,
 	"content-length": true, "content-type": true, "expect": true,
 	"http2-settings": true, "grpc-timeout": true,
+	"x-forwarded-client-cert": true, // only the gateway's (mTLS) travels: listen_tls.go
 }
 
 // restDropped lists what REST clients send that means nothing upstream:

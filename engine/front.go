@@ -56,6 +56,7 @@ type request struct {
 	clientIP   string // the client's address, for X-Forwarded-For
 	scheme     string // "http" or "https", for X-Forwarded-Proto
 	requestID  string // set by upstreamFields: the response carries it back
+	xfcc       string // the client's verified certificate (mTLS), as x-forwarded-client-cert
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
 	match  *transcode.Match
@@ -124,6 +125,9 @@ func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field,
 		}
 	}
 	fs = s.headers.forwarded(fs, req)
+	if req.xfcc != "" { // the client's own is dropped (fields.go)
+		fs = append(fs, h2.Field{Name: "x-forwarded-client-cert", Value: req.xfcc})
+	}
 	d := s.deadline(timeout)
 	if req.timeout > 0 && (d == 0 || req.timeout < d) {
 		d = req.timeout

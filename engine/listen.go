@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/cloudwego/netpoll"
 
 	"github.com/straitgw/strait/internal/poison"
+	"github.com/straitgw/strait/tlsconn"
 )
 
 // preface is the HTTP/2 client connection preface (RFC 9113 §3.4).
@@ -34,6 +36,10 @@ type conn struct {
 
 	clientIP string // the peer's address without its port
 	scheme   string // "http", or "https" on TLS connections
+	// peer is the client's verified certificate (mTLS), and xfcc its
+	// x-forwarded-client-cert element; nil and "" otherwise.
+	peer *tlsconn.Identity
+	xfcc string
 
 	// idle closes a connection that sent nothing in time, or an HTTP/1.1
 	// one kept alive with no request; h2 keeps its own idle clock.
@@ -50,7 +56,24 @@ func (c *conn) onIdle() {
 	}
 }
 
-func (e *Engine) startLoop() error {
+// listen binds the listen address: TLS when configured, else netpoll.
+func (e *Engine) listen(cfg Config) error {
+	if cfg.TLS.Enabled() {
+		return e.listenTLS(cfg)
+	}
+	ln, err := netpoll.CreateListener("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, unwrapSyscall(err))
+	}
+	e.ln = ln
+	if err := e.startLoop(ln); err != nil {
+		ln.Close()
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) startLoop(ln netpoll.Listener) error {
 	cfg := e.snap.Load().cfg
 	loop, err := netpoll.NewEventLoop(e.onRequest,
 		netpoll.WithOnPrepare(e.onPrepare),
@@ -61,12 +84,16 @@ func (e *Engine) startLoop() error {
 		return err
 	}
 	e.loop = loop
-	go func() { _ = loop.Serve(e.ln) }() // one goroutine for the listener
+	go func() { _ = loop.Serve(ln) }() // one goroutine for the listener
 	return nil
 }
 
 func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
 	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader()), clientIP: hostOf(nc.RemoteAddr()), scheme: "http"}
+	if t, ok := nc.(*tlsconn.Conn); ok {
+		c.scheme, c.peer = "https", t.Peer()
+		c.xfcc = c.peer.XFCC()
+	}
 	// A client must send its first bytes within the header timeout.
 	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)
 	_ = nc.AddCloseCallback(c.onClose)
@@ -113,6 +140,10 @@ func (e *Engine) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	c.mu.Unlock()
 	return h.serve()
 }
+
+// Peer is the client's verified certificate on an mTLS connection (for
+// routing and rate limits), or nil.
+func (c *conn) Peer() *tlsconn.Identity { return c.peer }
 
 // protocol returns the connection's protocol half, for goroutines other
 // than its worker.

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/straitgw/strait/tlsconn"
 	"github.com/straitgw/strait/upstream"
 )
 
@@ -69,9 +70,17 @@ func (e *Engine) reload(cfg Config, files *protoregistry.Files) error {
 		e.log.Warn("listen and admin addresses change at the next start only")
 		cfg.Listen, cfg.Admin = old.cfg.Listen, old.cfg.Admin
 	}
+	certs, err := e.reloadTLS(&cfg, old.cfg)
+	if err != nil {
+		return err
+	}
 	s, err := e.compileFrom(cfg, files, old)
 	if err != nil {
 		return err
+	}
+	if certs != nil {
+		e.tls.Swap(certs) // with the snapshot: certificates and routes of one configuration
+		e.tlsm.reloads.Add(1)
 	}
 	s.version = old.version + 1
 	s.warmNew(old, cfg.Timeouts.Connect)
@@ -80,10 +89,30 @@ func (e *Engine) reload(cfg Config, files *protoregistry.Files) error {
 	return nil
 }
 
+// reloadTLS loads the listener certificates cfg names, to swap in with
+// its snapshot (nil without TLS). Turning TLS on or off takes a restart,
+// like the listen address: cfg keeps the running choice.
+func (e *Engine) reloadTLS(cfg *Config, old Config) (*tlsconn.Certs, error) {
+	if cfg.TLS.Enabled() != (e.tls != nil) {
+		e.log.Warn("tls on the listen port is turned on or off at the next start only")
+		cfg.TLS = old.TLS
+	}
+	if e.tls == nil {
+		return nil, nil
+	}
+	certs, err := tlsconn.LoadServer(cfg.TLS.Files())
+	if err != nil {
+		e.tlsm.reloadsRejected.Add(1)
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	return certs, nil
+}
+
 // poolKey is what a pool depends on: a pool is reused across a reload
 // when its upstream's key is the same.
 func poolKey(u UpstreamConfig, cfg Config) string {
-	return fmt.Sprintf("%#v|%v|%d", u, cfg.Timeouts.Connect, cfg.Limits.MaxBodyBytes)
+	// The TLS files' contents count: a changed certificate dials anew.
+	return fmt.Sprintf("%#v|%v|%d|%s", u, cfg.Timeouts.Connect, cfg.Limits.MaxBodyBytes, u.TLS.digest())
 }
 
 // warmNew starts dialing the pools s does not share with old and waits,

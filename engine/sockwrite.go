@@ -29,7 +29,13 @@ type sockWriter struct {
 	pending []byte
 	done    func()      // runs after a background flush has sent everything
 	account func(n int) // told of every change to len(pending)
+	queue   queuer      // a connection that queues for its client itself (TLS), or nil
 }
+
+// queuer is a connection whose Flush queues what the client does not
+// take yet and waits only past a limit (tlsconn.Conn): Fits says whether
+// n more bytes stay within it, as SIOCOUTQ does for a socket.
+type queuer interface{ Fits(n int) bool }
 
 var _ h2.Writer = (*sockWriter)(nil)
 
@@ -38,6 +44,7 @@ func newSockWriter(nc netpoll.Connection, done func(), account func(int)) *sockW
 	if f, ok := nc.(interface{ Fd() int }); ok {
 		w.fd = f.Fd()
 	}
+	w.queue, _ = nc.(queuer)
 	return w
 }
 
@@ -90,7 +97,7 @@ func (w *sockWriter) flush() (bool, error) {
 		return true, nil
 	}
 	nw := w.nc.Writer()
-	if w.fits(nw.MallocLen()) {
+	if w.fitsNow(nw.MallocLen()) {
 		err := nw.Flush()
 		w.mu.Unlock()
 		if err != nil {
@@ -102,6 +109,15 @@ func (w *sockWriter) flush() (bool, error) {
 	w.mu.Unlock()
 	go w.loop()
 	return true, nil
+}
+
+// fitsNow reports whether a Flush of n bytes returns without waiting
+// for the client.
+func (w *sockWriter) fitsNow(n int) bool {
+	if w.queue != nil {
+		return w.queue.Fits(n)
+	}
+	return w.fits(n)
 }
 
 // write copies b and sends it unless flush is false. It reports whether

@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
 	"math/rand/v2"
 	"net"
 	"time"
@@ -52,6 +53,11 @@ type Config struct {
 	// H2 is the connections' client settings; KeepAlive and PingTimeout
 	// find a backend that stopped answering on an open connection.
 	H2 h2.Config
+	// TLS, when set, dials every endpoint over TLS with it (ALPN h2; the
+	// handshake counts toward DialTimeout). Without a ServerName the
+	// configured endpoint's host is verified, not the address it
+	// resolved to. Nil: h2c.
+	TLS *tls.Config
 	// OnPanic is told of a panic recovered while serving a connection (the
 	// connection is aborted: its streams fail); unset, it is raised again.
 	OnPanic func(*h2.PanicError)

@@ -1,14 +1,18 @@
 package upstream
 
 import (
+	"context"
 	"errors"
+	"net"
 	"time"
 
 	"github.com/cloudwego/netpoll"
+
+	"github.com/straitgw/strait/tlsconn"
 )
 
-// DialError is a failed dial: the TCP connect, or the server's first
-// SETTINGS frame not arriving within DialTimeout. errors.Is(err, ErrDial)
+// DialError is a failed dial: the TCP connect, the TLS handshake, or the
+// server's first SETTINGS frame not arriving within DialTimeout. errors.Is(err, ErrDial)
 // holds, and so does errors.Is(err, cause). No stream was sent.
 type DialError struct {
 	Addr string
@@ -46,7 +50,7 @@ func (e *Endpoint) dial() {
 func (e *Endpoint) connect() (*clientConn, error) {
 	p := e.pool
 	deadline := time.Now().Add(p.cfg.DialTimeout)
-	nc, err := netpoll.DialConnection("tcp", e.addr, p.cfg.DialTimeout)
+	nc, err := e.transport(deadline)
 	if err != nil {
 		return nil, &DialError{Addr: e.addr, Err: err}
 	}
@@ -68,6 +72,28 @@ func (e *Endpoint) connect() (*clientConn, error) {
 	}
 	_ = nc.Close()
 	return nil, &DialError{Addr: e.addr, Err: err}
+}
+
+// transport connects to e: TCP (netpoll), or TCP and the TLS handshake
+// (tlsconn, a reader goroutine per connection) when the pool has TLS,
+// all before deadline.
+func (e *Endpoint) transport(deadline time.Time) (netpoll.Connection, error) {
+	p := e.pool
+	if p.cfg.TLS == nil {
+		return netpoll.DialConnection("tcp", e.addr, p.cfg.DialTimeout)
+	}
+	cfg := p.cfg.TLS
+	if cfg.ServerName == "" {
+		host := e.authority
+		if h, _, err := net.SplitHostPort(e.authority); err == nil {
+			host = h
+		}
+		cfg = cfg.Clone() // the session cache is shared by the clones
+		cfg.ServerName = host
+	}
+	ctx, cancel := context.WithDeadline(p.ctx, deadline)
+	defer cancel()
+	return tlsconn.Dial(ctx, e.addr, cfg, tlsconn.Options{}) // clientConn sets the timeouts
 }
 
 // dialed records a dial's outcome, wakes the parked requests, and says

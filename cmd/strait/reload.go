@@ -27,6 +27,7 @@ type reloader struct {
 	stderr io.Writer
 	w      *fsnotify.Watcher // nil when watching is not possible
 	files  map[string]bool   // absolute paths whose changes reload
+	certs  map[string]bool   // absolute paths of the listener's TLS files
 	dirs   map[string]bool   // their directories
 }
 
@@ -54,7 +55,7 @@ func (r *reloader) run(ctx context.Context, hup chan os.Signal) {
 		defer r.w.Close()
 		events = r.w.Events
 	}
-	var due <-chan time.Time
+	var due, certsDue <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -62,14 +63,30 @@ func (r *reloader) run(ctx context.Context, hup chan os.Signal) {
 		case <-hup:
 			r.reload("SIGHUP")
 		case ev := <-events:
-			if r.relevant(ev.Name) {
+			switch {
+			case r.relevant(ev.Name):
 				due = time.After(settle)
+			case r.certs[filepath.Clean(ev.Name)]:
+				certsDue = time.After(settle)
 			}
 		case <-due:
-			due = nil
+			due, certsDue = nil, nil // a whole reload reads the certificates too
 			r.reload("a file changed")
+		case <-certsDue:
+			certsDue = nil
+			r.reloadCerts()
 		}
 	}
+}
+
+// reloadCerts reads the listener's certificate files again after one of
+// them changed: new connections get the new ones, none is dropped.
+func (r *reloader) reloadCerts() {
+	if err := r.e.ReloadCertificates(); err != nil {
+		fmt.Fprintf(r.stderr, "strait: certificate reload rejected, still serving the previous certificates: %v\n", err)
+		return
+	}
+	fmt.Fprintln(r.stderr, "strait: certificates reloaded")
 }
 
 func (r *reloader) reload(why string) {
@@ -104,8 +121,16 @@ func (r *reloader) relevant(name string) bool {
 // editor or a ConfigMap update replaces a file by renaming another over
 // it, which a watch on the old file would miss.
 func (r *reloader) watch(cfg engine.Config) {
-	r.files, r.dirs = map[string]bool{}, map[string]bool{}
+	r.files, r.certs, r.dirs = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	paths := append([]string{cfg.Source()}, cfg.Descriptors...)
+	// The upstreams' TLS files reload everything (their pools dial anew);
+	// the listener's swap its certificates only.
+	r.add(r.files, append(paths, cfg.UpstreamTLSPaths()...))
+	r.add(r.certs, cfg.ListenTLSPaths())
+}
+
+// add watches paths (their directories) and records them in set.
+func (r *reloader) add(set map[string]bool, paths []string) {
 	for _, p := range paths {
 		if p == "" {
 			continue
@@ -114,7 +139,7 @@ func (r *reloader) watch(cfg engine.Config) {
 		if err != nil {
 			continue
 		}
-		r.files[abs], r.dirs[filepath.Dir(abs)] = true, true
+		set[abs], r.dirs[filepath.Dir(abs)] = true, true
 		_ = r.w.Add(filepath.Dir(abs)) // adding twice is harmless
 	}
 }

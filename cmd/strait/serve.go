@@ -30,6 +30,9 @@ type gatewayFlags struct {
 	upstreams   listFlag
 	descriptors listFlag
 	reflection  bool
+	tlsCert     string
+	tlsKey      string
+	tlsClientCA string
 }
 
 func (g *gatewayFlags) register(fs *flag.FlagSet) {
@@ -39,6 +42,9 @@ func (g *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.Var(&g.upstreams, "upstream", "gRPC server `host:port` for every service (repeat for more endpoints; replaces the file's upstreams)")
 	fs.Var(&g.descriptors, "descriptors", "FileDescriptorSet `file` from protoc --include_imports (repeatable; replaces the file's list)")
 	fs.BoolVar(&g.reflection, "reflection", false, "also load descriptors from the upstreams through gRPC server reflection")
+	fs.StringVar(&g.tlsCert, "tls-cert", "", "PEM certificate `file`: the listen port serves TLS (ALPN h2, http/1.1); with --tls-key")
+	fs.StringVar(&g.tlsKey, "tls-key", "", "PEM private key `file` of --tls-cert")
+	fs.StringVar(&g.tlsClientCA, "tls-client-ca", "", "PEM CA bundle `file`: require and verify client certificates (mTLS)")
 }
 
 // load builds the configuration: the file if any, then the flags that were
@@ -60,6 +66,12 @@ func (g *gatewayFlags) load(fs *flag.FlagSet) (engine.Config, error) {
 			cfg.Admin = g.admin
 		case "descriptors":
 			cfg.Descriptors = g.descriptors
+		case "tls-cert":
+			cfg.TLS.CertFile = g.tlsCert
+		case "tls-key":
+			cfg.TLS.KeyFile = g.tlsKey
+		case "tls-client-ca":
+			cfg.TLS.ClientCAFile = g.tlsClientCA
 		case "upstream":
 			// One upstream takes every service, as the flags-only form promises.
 			cfg.Upstreams = []engine.UpstreamConfig{{Name: "default", Endpoints: g.upstreams}}

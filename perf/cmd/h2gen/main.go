@@ -43,7 +43,7 @@ func (h *headers) Set(s string) error {
 func main() {
 	var hdr headers
 	flag.Var(&hdr, "H", "header 'name: value' sent with every request (repeatable)")
-	rawURL := flag.String("url", "", "http://host:port/path (prior-knowledge h2c)")
+	rawURL := flag.String("url", "", "http://host:port/path (prior-knowledge h2c), or https:// (h2 by ALPN; the certificate is not verified)")
 	method := flag.String("method", "POST", "request method")
 	bodyFile := flag.String("body", "", "file with the request body")
 	mode := flag.String("mode", "rest", "rest (:status 200), grpc or grpc-web (and grpc-status 0)")
@@ -68,15 +68,15 @@ func main() {
 	}
 
 	u, err := url.Parse(*rawURL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		log.Fatalf("h2gen: -url http://host:port/path, got %q", *rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		log.Fatalf("h2gen: -url http://host:port/path (https: over TLS), got %q", *rawURL)
 	}
 	m, err := h2gen.ParseMode(*mode)
 	if err != nil {
 		log.Fatal(err)
 	}
 	cfg := h2gen.Config{Addr: u.Host, Method: *method, Path: u.RequestURI(), Header: hdr, Mode: m, Vary: *vary,
-		Seed: *seed, Conns: *conns, Duration: *dur, Count: *count, Timeout: *timeout, Sample: *sample}
+		Seed: *seed, Conns: *conns, Duration: *dur, Count: *count, Timeout: *timeout, Sample: *sample, TLS: u.Scheme == "https"}
 	if *bodyFile != "" {
 		if cfg.Body, err = os.ReadFile(*bodyFile); err != nil {
 			log.Fatal(err)

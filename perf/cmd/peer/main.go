@@ -18,6 +18,8 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	up := flag.String("upstream", "", "gRPC upstream address")
 	desc := flag.String("descriptors", "", "FileDescriptorSet (vanguard)")
+	cert := flag.String("tls-cert", "", "PEM certificate: serve TLS (HTTP/1.1 and h2 by ALPN, Go's crypto/tls) instead of cleartext")
+	key := flag.String("tls-key", "", "PEM key of -tls-cert")
 	flag.Parse()
 	var set []byte
 	if *desc != "" {
@@ -36,5 +38,8 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("listening %s\n", ln.Addr())
+	if *cert != "" {
+		log.Fatal(peers.ServeTLS(ln, h, *cert, *key))
+	}
 	log.Fatal(peers.Serve(ln, h))
 }

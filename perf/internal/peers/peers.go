@@ -52,3 +52,12 @@ func Serve(ln net.Listener, h http.Handler) error {
 		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 1000}}
 	return srv.Serve(ln)
 }
+
+// ServeTLS serves h on ln over TLS (Go's crypto/tls, HTTP/1.1 and h2 by
+// ALPN) with the PEM certificate and key files, as a grpc-gateway
+// deployment behind Go's own TLS would.
+func ServeTLS(ln net.Listener, h http.Handler, certFile, keyFile string) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		HTTP2: &http.HTTP2Config{MaxConcurrentStreams: 1000}}
+	return srv.ServeTLS(ln, certFile, keyFile)
+}

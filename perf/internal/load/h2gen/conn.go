@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -161,6 +162,14 @@ func (w *worker) dial() error {
 	nc, err := d.Dial("tcp", w.cfg.Addr)
 	if err != nil {
 		return err
+	}
+	if w.cfg.TLS {
+		tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}})
+		if err := tc.Handshake(); err != nil {
+			nc.Close()
+			return err
+		}
+		nc = tc
 	}
 	w.nc = nc
 	w.bw = bufio.NewWriterSize(nc, 32<<10)

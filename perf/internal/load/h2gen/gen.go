@@ -64,6 +64,9 @@ type Config struct {
 	Timeout   time.Duration // per request; then the connection is replaced
 	Sample    int           // verify every Sample-th response of each connection (0: none)
 	Verify    func(body []byte) error
+	// TLS dials with TLS and ALPN h2 (the certificate is not verified:
+	// loopback benchmarks), each connection a full handshake.
+	TLS bool
 }
 
 // Report is what a run saw.
