@@ -118,7 +118,7 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 	}
 	s := &snapshot{cfg: cfg, schema: schema, router: router, loaded: time.Now(), digest: digest(files),
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
-		keys: map[string]string{}, retries: compileRetries(cfg.Services), headers: compileHeaders(cfg.Headers),
+		keys: map[string]string{}, retries: compileRetries(cfg.Services), headers: compileHeaders(cfg.Headers, len(cfg.CORS.AllowOrigins) > 0),
 		cors: compileCORS(cfg.CORS, strings.ToLower(cfg.Headers.RequestID)), filters: cfg.Filters}
 	s.compileChains()
 	if err := s.buildPools(old, e.h2Panic); err != nil {

@@ -27,13 +27,15 @@ type headerPolicy struct {
 	respAllow, respDeny nameSet
 	respPrefix          string // lower-case; "" keeps response names as they are
 	requestID           string // the request id header, lower-case
+	cors                bool   // the gateway answers CORS: the upstream's CORS headers do not pass
 }
 
-func compileHeaders(c HeaderConfig) *headerPolicy {
+func compileHeaders(c HeaderConfig, cors bool) *headerPolicy {
 	return &headerPolicy{
 		reqAllow: newNameSet(c.RequestAllow), reqDeny: newNameSet(c.RequestDeny),
 		respAllow: newNameSet(c.ResponseAllow), respDeny: newNameSet(c.ResponseDeny),
 		respPrefix: strings.ToLower(c.ResponsePrefix), requestID: strings.ToLower(c.RequestID),
+		cors: cors,
 	}
 }
 
@@ -76,8 +78,16 @@ func (p *headerPolicy) requestOK(name string) bool {
 	return (p.reqAllow.empty() || p.reqAllow.has(name)) && !p.reqDeny.has(name)
 }
 
-// responseOK applies the lists to response metadata.
+// responseOK applies the lists to response metadata. The headers the
+// gateway sets itself on every response (the request id, and the CORS
+// headers when it answers CORS) never also come from the upstream: a
+// backend echoing x-request-id would otherwise send it twice, and a
+// browser refuses two Access-Control-Allow-Origin. (Vary is a list: the
+// upstream's passes beside the gateway's.)
 func (p *headerPolicy) responseOK(name string) bool {
+	if name == p.requestID || p.cors && strings.HasPrefix(name, "access-control-") {
+		return false
+	}
 	return (p.respAllow.empty() || p.respAllow.has(name)) && !p.respDeny.has(name)
 }
 
