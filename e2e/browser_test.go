@@ -4,8 +4,17 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -32,12 +41,13 @@ var (
 // browserTenant is the X-Tenant value page.js sends on its REST calls.
 const browserTenant = "tenant-browser-42"
 
-// browserVariant is one way the browser reaches the gateway. A TLS variant
-// (once the listener has `tls:`) adds the tls block to extraConfig, an
-// https gateway URL, and a Chromium flag trusting the test's certificate
-// (--ignore-certificate-errors-spki-list): see startBrowserGateway.
+// browserVariant is one way the browser reaches the gateway: cleartext
+// (HTTP/1.1: browsers speak no h2c), or TLS (the listener's `tls:` block
+// with a certificate made here, which Chromium trusts by its key's hash;
+// ALPN then gives h2).
 type browserVariant struct {
 	name string
+	tls  bool
 }
 
 // TestBrowser runs the gateway's CORS, REST and gRPC-Web paths in a real
@@ -62,7 +72,11 @@ type browserVariant struct {
 // without them it fails rather than skips.
 func TestBrowser(t *testing.T) {
 	env := browserSetup(t)
-	for _, v := range []browserVariant{{name: "cleartext"}} {
+	variants := []browserVariant{{name: "cleartext"}}
+	// The listener's `tls:` block is on its way (edge issue, another
+	// branch); once it is on main, this line runs the same page over TLS:
+	// variants = append(variants, browserVariant{name: "tls", tls: true})
+	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) { env.run(t, v) })
 	}
 }
@@ -134,11 +148,19 @@ func (e *browserEnv) servePage(t *testing.T) string {
 
 // startBrowserGateway runs an echo upstream and `strait serve --config`
 // with CORS open to origin, exposing the headers the page reads. It
-// returns the gateway's URL.
-func startBrowserGateway(t *testing.T, origin string, _ browserVariant) (string, *echo.Server) {
+// returns the gateway's URL and the Chromium flags that reach it.
+func startBrowserGateway(t *testing.T, origin string, v browserVariant) (string, *echo.Server, []string) {
 	t.Helper()
 	up := echo.Start(t)
 	listen, admin := testutil.FreeAddr(t), testutil.FreeAddr(t)
+	scheme, tlsCfg, flags := "http", "", []string(nil)
+	if v.tls {
+		cert, key, spki := browserCert(t)
+		scheme, tlsCfg = "https", fmt.Sprintf("tls: {cert_file: %q, key_file: %q}\n", cert, key)
+		// Trust this certificate only (the flag needs --user-data-dir,
+		// which playwright always passes).
+		flags = []string{"--ignore-certificate-errors-spki-list=" + spki}
+	}
 	cfg := fmt.Sprintf(`listen: %s
 admin: %s
 descriptors: [%q]
@@ -148,13 +170,56 @@ upstreams:
 cors:
   allow_origins: [%q]
   expose_headers: [x-tenant, x-custom-header, x-custom-bin]
-`, listen, admin, echoDescriptors(t), up.Addr, origin)
+%s`, listen, admin, echoDescriptors(t), up.Addr, origin, tlsCfg)
 	p := filepath.Join(t.TempDir(), "strait.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runStrait(t, listen, "serve", "--config", p)
-	return "http://" + listen, up
+	return scheme + "://" + listen, up, flags
+}
+
+// browserCert writes a self-signed certificate for 127.0.0.1 and its key,
+// and returns their paths and the base64 SHA-256 of the public key, which
+// --ignore-certificate-errors-spki-list takes.
+func browserCert(t *testing.T) (certFile, keyFile, spki string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "strait browser test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:     []string{"localhost"},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return certFile, keyFile, base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // The driver's report (drive.mjs).
@@ -168,6 +233,10 @@ type browserReport struct {
 			Info        map[string]any
 		}
 		Preflights []struct{ URL, Method, Origin string }
+		Responses  []struct {
+			URL, Method, Protocol string
+			Status                int
+		}
 		CORSErrors []struct {
 			URL, Method, CORSError, FailedParameter string
 		} `json:"corsErrors"`
@@ -177,14 +246,15 @@ type browserReport struct {
 
 func (e *browserEnv) run(t *testing.T, v browserVariant) {
 	allowedOrigin, deniedOrigin := e.servePage(t), e.servePage(t)
-	gw, up := startBrowserGateway(t, allowedOrigin, v)
+	gw, up, flags := startBrowserGateway(t, allowedOrigin, v)
 	runID := "browser-" + v.name
 	page := func(origin, mode string) string {
 		return fmt.Sprintf("%s/index.html?gateway=%s&mode=%s&run=%s", origin, gw, mode, runID)
 	}
 	cfg, _ := json.Marshal(map[string]any{
 		"chromium":  e.chromium,
-		"timeoutMs": 35000,
+		"timeoutMs": 30000,
+		"args":      flags,
 		"pages": []map[string]string{
 			{"name": "allowed", "url": page(allowedOrigin, "allowed")},
 			{"name": "denied", "url": page(deniedOrigin, "denied")},
@@ -236,6 +306,23 @@ func (e *browserEnv) run(t *testing.T, v browserVariant) {
 			}
 		}
 	}
+	// Every answer from the gateway came over the protocol the variant
+	// stands for: HTTP/1.1 in cleartext, h2 (by ALPN) over TLS.
+	wantProto := map[bool]string{false: "http/1.1", true: "h2"}[v.tls]
+	n := 0
+	for _, pg := range rep.Pages {
+		for _, r := range pg.Responses {
+			if strings.HasPrefix(r.URL, gw+"/") {
+				n++
+				if r.Protocol != wantProto {
+					t.Errorf("%s page: %s %s answered over %q; want %s", pg.Name, r.Method, r.URL, r.Protocol, wantProto)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("DevTools saw no response from the gateway")
+	}
 	if len(allowed.CORSErrors) != 0 {
 		t.Errorf("allowed page: CORS errors %+v", allowed.CORSErrors)
 	}
@@ -282,7 +369,7 @@ func (e *browserEnv) run(t *testing.T, v browserVariant) {
 // it started are killed with the driver's process group at the deadline.
 func (e *browserEnv) drive(t *testing.T, cfg string) *browserReport {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.node, "drive.mjs", cfg)
 	cmd.Dir = e.dir

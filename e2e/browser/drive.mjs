@@ -2,9 +2,11 @@
 // Debian's Chromium headless with playwright-core, opens each page, waits
 // for the page's window.straitResults, and watches the network through the
 // DevTools protocol (the CORS preflights the browser sent, and the CORS
-// error of each request the browser refused). It prints one JSON object:
+// error of each request the browser refused, the protocol of each
+// response). It prints one JSON object:
 //
-//   {"pages":[{"name","results":[...],"preflights":[...],"corsErrors":[...],"console":[...]}]}
+//   {"version","pages":[{"name","results":[...],"preflights":[...],"responses":[...],
+//                        "corsErrors":[...],"console":[...]}]}
 //
 //   node drive.mjs '{"chromium":"/usr/bin/chromium","timeoutMs":30000,
 //                    "args":[...],"pages":[{"name":"allowed","url":"http://..."}]}'
@@ -46,7 +48,7 @@ console.log(JSON.stringify(out));
 async function runPage({ name, url }) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const res = { name, results: null, preflights: [], corsErrors: [], console: [] };
+  const res = { name, results: null, preflights: [], responses: [], corsErrors: [], console: [] };
   page.on("console", (m) => res.console.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => res.console.push(`pageerror: ${e.message}`));
 
@@ -58,6 +60,9 @@ async function runPage({ name, url }) {
     if (e.type === "Preflight" || e.request.method === "OPTIONS") {
       res.preflights.push({ url: e.request.url, method: e.request.method, origin: e.request.headers?.Origin ?? e.request.headers?.origin });
     }
+  });
+  cdp.on("Network.responseReceived", (e) => {
+    res.responses.push({ ...urls.get(e.requestId), status: e.response.status, protocol: e.response.protocol });
   });
   cdp.on("Network.loadingFailed", (e) => {
     if (e.corsErrorStatus) {
@@ -72,7 +77,11 @@ async function runPage({ name, url }) {
     res.results = await h.jsonValue();
     await page.waitForTimeout(200); // the last DevTools events
   } catch (e) {
-    res.results = [{ name: "driver", ok: false, error: String(e?.message ?? e) }];
+    // How far the page got, and the case that did not finish.
+    const { partial, current } = await page
+      .evaluate(() => ({ partial: window.straitPartial ?? [], current: window.straitCurrent }))
+      .catch(() => ({ partial: [] }));
+    res.results = [...partial, { name: "driver", ok: false, error: `${e?.message ?? e}; the page was running ${current}` }];
   }
   await context.close();
   return res;

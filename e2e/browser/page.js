@@ -7,6 +7,8 @@
 //
 //   window.straitResults = [{name, ok, error, info}]
 //
+// (each fetch and call gives up after 10s; window.straitPartial and
+// straitCurrent tell a driver that timed out how far the page got).
 // for the driver (drive.mjs). The query string says what to do:
 //   gateway=URL   strait's listen address (http://127.0.0.1:PORT)
 //   mode=allowed  the page's origin is in cors.allow_origins: every call works
@@ -71,6 +73,7 @@ function restPost(path, body, id) {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-Tenant": TENANT, "X-Req-Id": id },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10000),
   });
 }
 
@@ -217,7 +220,7 @@ const denied = {
   // A simple GET (no preflight): the gateway answers, but without
   // Access-Control-Allow-Origin the browser does not let the page read it.
   async "rest/simple-get"(info) {
-    const err = await fetch(`${gateway}/v1/echo/${run}-simple`).then(
+    const err = await fetch(`${gateway}/v1/echo/${run}-simple`, { signal: AbortSignal.timeout(10000) }).then(
       (res) => new Error(`fetch answered HTTP ${res.status}; want a CORS failure`),
       (e) => (e instanceof TypeError ? null : e),
     );
@@ -311,8 +314,10 @@ function checkEcho(m, r, index) {
 
 async function main() {
   const cases = mode === "allowed" ? allowed : mode === "denied" ? denied : {};
-  const results = [];
+  // Results so far and the case running, for a driver that gave up waiting.
+  const results = (window.straitPartial = []);
   for (const [name, fn] of Object.entries(cases)) {
+    window.straitCurrent = name;
     const info = {};
     try {
       await fn(info);
