@@ -5,7 +5,7 @@ H2SPEC  := $(BIN)/h2spec
 FUZZTIME ?= 10s
 export GOFLAGS := -buildvcs=false
 
-.PHONY: build test vet cross tidy unit poison allocs h2spec soak demo bench bench-tls profile fuzz tools protos clean
+.PHONY: build test vet cross tidy unit poison allocs h2spec soak browser demo bench bench-tls profile fuzz tools protos clean
 
 build:
 	$(GO) build -o $(BIN)/strait ./cmd/strait
@@ -66,6 +66,11 @@ h2spec: build $(H2SPEC)
 SOAK ?= 5m
 soak:
 	STRAIT_SOAK=$(SOAK) $(GO) test -race -count=1 -v -timeout 0 -run 'TestFidelity$$' ./e2e
+
+# browser runs the headless Chromium test alone (unit runs it too); it
+# needs Debian's chromium and `npm ci` in e2e/browser, as .ci/run does.
+browser:
+	$(GO) test -count=1 -v -run 'TestBrowser' ./e2e
 
 demo:
 	$(GO) run ./cmd/strait demo

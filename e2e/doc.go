@@ -16,6 +16,10 @@
 //   - TestGatewayErrorsInRequestType, TestDeadlineExceeded,
 //     TestUnservableContentType, TestBidiPingPongLarge: hand-made clients.
 //   - TestNodeConnectClient: connect-node (e2e/node, `npm ci` there first).
+//   - TestBrowser: headless Chromium (Debian's chromium, driven by
+//     playwright-core) on a page from another origin: CORS preflights,
+//     REST with fetch, gRPC-Web with connect-web, a refused origin
+//     (e2e/browser, `npm ci` there first; browser_test.go).
 //
 // The lifecycle tests run the gateway in front of two echo upstreams that
 // are processes of their own (internal/echo/echoserver prints the x-req-id
