@@ -119,7 +119,10 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 	s := &snapshot{cfg: cfg, schema: schema, router: router, loaded: time.Now(), digest: digest(files),
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
 		keys: map[string]string{}, retries: compileRetries(cfg.Services), headers: compileHeaders(cfg.Headers, len(cfg.CORS.AllowOrigins) > 0),
-		cors: compileCORS(cfg.CORS, strings.ToLower(cfg.Headers.RequestID)), filters: cfg.Filters}
+		cors: compileCORS(cfg.CORS, strings.ToLower(cfg.Headers.RequestID))}
+	if s.filters, err = e.filtersOf(&cfg, old); err != nil {
+		return nil, err
+	}
 	s.compileChains()
 	if err := s.buildPools(old, e.h2Panic); err != nil {
 		s.closeNew(old)
@@ -136,6 +139,10 @@ func (s *snapshot) closeNew(old *snapshot) {
 			p.Close()
 		}
 	}
+	if old == nil {
+		old = &snapshot{}
+	}
+	closeFilters(s, old)
 }
 
 func (s *snapshot) buildPools(old *snapshot, onPanic func(*h2.PanicError)) error {
@@ -266,9 +273,11 @@ func (e *Engine) Close() error {
 	if e.admin != nil {
 		e.admin.close()
 	}
-	for _, p := range e.snap.Load().pools {
+	s := e.snap.Load()
+	for _, p := range s.pools {
 		p.Close()
 	}
+	closeFilters(s, &snapshot{})
 	return nil
 }
 

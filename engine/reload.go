@@ -142,6 +142,7 @@ func retire(old, s *snapshot, grace time.Duration) {
 			time.AfterFunc(grace, p.Close)
 		}
 	}
+	time.AfterFunc(grace, func() { closeFilters(old, s) })
 }
 
 func (s *snapshot) owns(p *upstream.Pool) bool {
