@@ -222,6 +222,7 @@ func (c *call) cancel() {
 	}
 	c.done = true
 	c.ep = nil // the client left: says nothing of the endpoint
+	c.down.obs().gone()
 	c.stopTimer()
 	c.resetUp()
 	c.putBufs()

@@ -39,6 +39,11 @@ type Engine struct {
 	reloadMu    sync.Mutex   // one reload at a time
 	retryTokens atomic.Int64 // retry budget, thousandths of a token (attempt.go)
 
+	// observers hear of every finished request (observe.go); set before
+	// serving. obsKeep: one of them reads paths and request ids.
+	observers []func(*observation)
+	obsKeep   bool
+
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
 	conns    map[*conn]struct{} // open client connections, for Drain
