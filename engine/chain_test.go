@@ -50,7 +50,9 @@ type finished struct {
 	done map[string][]filter.Done
 }
 
-func (f *finished) OnRequest(filter.Request, func(filter.Result)) filter.Result { return filter.Continue }
+func (f *finished) OnRequest(filter.Request, func(filter.Result)) filter.Result {
+	return filter.Continue
+}
 
 func (f *finished) OnDone(r filter.Request, d filter.Done) {
 	f.mu.Lock()
