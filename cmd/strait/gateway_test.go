@@ -113,6 +113,23 @@ func get(t *testing.T, url string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
+// waitReady polls the admin port's /readyz until it answers 200 (at most
+// 10s): the gateway serves before its first upstream connection is up.
+func waitReady(t *testing.T, admin string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := get(t, "http://"+admin+"/readyz")
+		if code == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /readyz: got %d %q after 10s; want 200", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // getJSON fetches url and decodes a JSON object.
 func getJSON(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
@@ -143,9 +160,7 @@ func TestServe(t *testing.T) {
 	p := startStrait(t, "serve", "--listen", addr, "--upstream", startDemo(t), "--descriptors", bookstorePB, "--admin", admin)
 	waitListening(t, addr)
 	waitListening(t, admin)
-	if code, body := get(t, "http://"+admin+"/readyz"); code != 200 {
-		t.Errorf("GET /readyz: got %d %q; want 200", code, body)
-	}
+	waitReady(t, admin)
 	code, v := getJSON(t, "http://"+addr+"/v1/shelves/1")
 	if code != 200 || v["theme"] != "Fiction" {
 		t.Errorf("GET /v1/shelves/1: got %d %v; want 200 and the Fiction shelf", code, v)
