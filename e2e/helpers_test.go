@@ -18,17 +18,26 @@ import (
 	"github.com/straitgw/strait/internal/testutil"
 )
 
+// build is one build of cmd/strait, made once per test binary.
+type build struct {
+	race bool
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	raceBuild  = &build{race: true}
+	plainBuild = &build{}
 )
 
-// TestMain removes the binaries straitBin and echoServerBin built.
+// TestMain removes the binaries the builds and echoServerBin made.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" && os.Getenv("STRAIT_BIN") == "" {
-		_ = os.RemoveAll(filepath.Dir(binPath))
+	for _, b := range []*build{raceBuild, plainBuild} {
+		if b.path != "" && os.Getenv("STRAIT_BIN") == "" {
+			_ = os.RemoveAll(filepath.Dir(b.path))
+		}
 	}
 	if echoBinPath != "" {
 		_ = os.RemoveAll(filepath.Dir(echoBinPath))
@@ -36,35 +45,48 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// straitBin builds cmd/strait once per test binary (with the build tags of
-// tags_*_test.go), or returns $STRAIT_BIN when set: a binary built
-// elsewhere, such as an older commit to show a test fails there.
-func straitBin(t *testing.T) string {
+// straitBin builds cmd/strait with the race detector once per test
+// binary (with the build tags of tags_*_test.go), or returns $STRAIT_BIN
+// when set: a binary built elsewhere, such as an older commit to show a
+// test fails there.
+func straitBin(t *testing.T) string { return raceBuild.get(t) }
+
+// straitPlainBin is cmd/strait as shipped, without the race detector,
+// for the tests that measure the gateway's memory and latency: the race
+// detector multiplies both several times over (Go's race detector
+// documentation: memory 5-10x, time 2-20x), so under it they measure
+// the detector.
+func straitPlainBin(t *testing.T) string { return plainBuild.get(t) }
+
+func (b *build) get(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	b.once.Do(func() {
 		if p := os.Getenv("STRAIT_BIN"); p != "" {
-			binPath, buildErr = filepath.Abs(p)
+			b.path, b.err = filepath.Abs(p)
 			return
 		}
 		dir, err := os.MkdirTemp("", "strait-e2e")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binPath = filepath.Join(dir, "strait")
-		args := []string{"build", "-race", "-o", binPath}
+		b.path = filepath.Join(dir, "strait")
+		args := []string{"build", "-o", b.path}
+		if b.race {
+			args = append(args, "-race")
+		}
 		if buildTags != "" {
 			args = append(args, "-tags", buildTags)
 		}
 		out, err := exec.Command("go", append(args, "../cmd/strait")...).CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // descriptorFile writes the demo's descriptor set where strait can read it.
@@ -77,10 +99,17 @@ func descriptorFile(t *testing.T) string {
 	return p
 }
 
-// runStrait starts `strait args...` and waits until addr accepts.
+// runStrait starts `strait args...` (race-built) and waits until addr
+// accepts.
 func runStrait(t *testing.T, addr string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(straitBin(t), args...)
+	return runStraitBin(t, straitBin(t), addr, args...)
+}
+
+// runStraitBin starts `bin args...` and waits until addr accepts.
+func runStraitBin(t *testing.T, bin, addr string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

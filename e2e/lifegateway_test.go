@@ -18,7 +18,8 @@ import (
 
 // lifeGateway is `strait serve --config` with one upstream over the
 // given echo endpoints, under the defaults (no retry or ejection
-// settings), and the process's RSS sampled every 100 ms.
+// settings), and the process's RSS sampled every 100 ms. It runs the
+// plain build: these tests measure memory and latency.
 type lifeGateway struct {
 	Listen, Admin string
 	cmd           *exec.Cmd
@@ -32,7 +33,7 @@ func startLifeGateway(t *testing.T, endpoints ...string) *lifeGateway {
 		g.Listen, g.Admin, echoDescriptors(t), strings.Join(endpoints, ", "))
 	p := filepath.Join(t.TempDir(), "strait.yaml")
 	writeFile(t, p, cfg)
-	g.cmd = runStrait(t, g.Listen, "serve", "--config", p)
+	g.cmd = runStraitBin(t, straitPlainBin(t), g.Listen, "serve", "--config", p)
 	g.rss = startRSS(t, g.cmd.Process.Pid)
 	return g
 }

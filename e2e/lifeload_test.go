@@ -294,6 +294,7 @@ func (l *lifeLoad) report(t *testing.T, bs []*backend, rss *rssSampler) lifeCoun
 	}
 	all := l.counts(0, maxLifeLoad+time.Minute, bs)
 	t.Logf("all calls: %v", all)
+	l.logSlow(t, marks)
 	if all.failedUnseen > 0 {
 		var b strings.Builder
 		for i, r := range all.unseen {
@@ -311,6 +312,23 @@ func (l *lifeLoad) report(t *testing.T, bs []*backend, rss *rssSampler) lifeCoun
 		t.Errorf("no call succeeded")
 	}
 	return all
+}
+
+// logSlow names up to 10 calls that took over slowCall: which client,
+// when, how long.
+func (l *lifeLoad) logSlow(t *testing.T, marks []lifeMark) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.res {
+		if r.took <= slowCall {
+			continue
+		}
+		if n++; n <= 10 {
+			t.Logf("slow: %s (%s/%s) at %.3fs (%s) took %v", r.id, r.p, r.k, r.at.Seconds(), phaseOf(marks, r.at), r.took.Round(time.Millisecond))
+		}
+	}
 }
 
 // phaseOf names the phase at and how far into it.
