@@ -273,3 +273,57 @@ func TestClientReady(t *testing.T) {
 		t.Fatalf("OnReady calls, Active = %v; want %v", got, want)
 	}
 }
+
+// TestClientKeepAliveBusyReading: a connection whose input keeps Serve
+// busy for longer than PingTimeout (a burst its handlers take a while
+// over, as an upstream connection's worker does under load) is not
+// silent: it is neither pinged as if it were nor closed because the
+// ACK of a PING waits behind that input. Before, the watchdog knew of
+// reads only when Serve returned, and closed a live connection with
+// every stream on it ("keepalive ping not answered in time").
+func TestClientKeepAliveBusyReading(t *testing.T) {
+	const frames, pause = 40, 60 * time.Millisecond // 2.4s of Serve
+	p := newRawPeer(t)
+	c, nc := dialClient(t, p.addr, h2.Config{KeepAlive: time.Minute, PingTimeout: time.Second})
+	p.accept()
+	go func() { // answer every PING at once, as a live backend does
+		for f := range p.frames {
+			if f, ok := f.(*http2.PingFrame); ok && !f.IsAck() {
+				p.do(func(fr *http2.Framer) error { return fr.WritePing(true, f.Data) })
+			}
+		}
+	}()
+	r := &slowResult{result: newResult(), pause: pause}
+	s := openRetry(t, c, reqFields("GET", "/burst"), true, r)
+	p.respond(s.ID(), false, hpack.HeaderField{Name: ":status", Value: "200"})
+	chunk := make([]byte, 16<<10)
+	p.do(func(fr *http2.Framer) error {
+		for i := 0; i < frames; i++ {
+			if err := fr.WriteData(s.ID(), i == frames-1, chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	r.wait(t)
+	r.mu.Lock() // a failed connection's OnClose may come while OnData sleeps
+	err, n := r.err, r.body.Len()
+	r.mu.Unlock()
+	if err != nil || n != frames*len(chunk) {
+		t.Fatalf("stream ended with %v after %d of %d bytes; want nil after all", err, n, frames*len(chunk))
+	}
+	if !nc.IsActive() || c.Err() != nil {
+		t.Fatalf("connection closed (%v) while its input was being handled", c.Err())
+	}
+}
+
+// slowResult is a result whose OnData takes pause per frame.
+type slowResult struct {
+	*result
+	pause time.Duration
+}
+
+func (r *slowResult) OnData(s *h2.Stream, p []byte, end bool) {
+	time.Sleep(r.pause)
+	r.result.OnData(s, p, end)
+}

@@ -52,8 +52,10 @@ type Config struct {
 	// raised again.
 	OnPanic func(err *PanicError)
 	// OnWait, if set, runs on the Serve goroutine (no lock held) before
-	// Serve blocks for the rest of a partial frame, so an owner that
-	// batches writes to other connections can flush them first.
+	// Serve blocks for the rest of a partial frame, and after every
+	// 64 KiB of input (releaseEvery) when the input does not run dry,
+	// so an owner that batches writes to other connections flushes
+	// them at least that often, however long one Serve call lasts.
 	OnWait func()
 	// OnReady, if set, runs once on the Serve goroutine (no lock held)
 	// after the peer's first SETTINGS frame has been applied: a client

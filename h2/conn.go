@@ -265,8 +265,8 @@ func (c *Conn) Available() int {
 	if c.err != nil || c.goAway || c.draining || c.drained || c.closing || c.nextID > maxWindow {
 		return 0
 	}
-	if !c.pingSent.IsZero() && time.Since(c.pingSent) > activePing {
-		return 0 // silent past a PING: suspect, until it answers
+	if now := time.Now(); !c.pingSent.IsZero() && min(now.Sub(c.pingSent), now.Sub(c.heard(now))) > activePing {
+		return 0 // silent past a PING: suspect, until it answers or speaks
 	}
 	return max(0, int(min(c.cfg.MaxConcurrentStreams, c.peer.maxStreams))-c.nLocal)
 }

@@ -23,7 +23,8 @@ func (rd *readState) init(c *Conn) {
 	rd.hb.max = c.cfg.MaxHeaderListSize
 }
 
-// releaseEvery bounds how much input one Serve call pins before Release.
+// releaseEvery bounds how much input one Serve call pins before Release,
+// and how much it handles between two OnWait calls.
 const releaseEvery = 64 << 10
 
 // Serve consumes every byte in r: netpoll calls OnRequest again while any
@@ -53,10 +54,18 @@ func (c *Conn) Serve(r Reader) error {
 		}
 		c.deliver()
 		if c.rd.unread >= releaseEvery {
-			// A long batch (a bulk upload) also sends its WINDOW_UPDATEs
-			// now rather than at the end, keeping the peer's pipe full.
+			// A long batch (a bulk upload, or an upstream connection
+			// whose input never runs dry under load) also sends its
+			// WINDOW_UPDATEs now rather than at the end, keeping the
+			// peer's pipe full. It also ends the owner's batch: the
+			// writes our handlers made to other connections (and the
+			// OnClose/OnDrain queued there) wait corked for OnWait, and
+			// Serve returns only when the input runs dry, which a peer
+			// that keeps sending may never let happen; the clients of
+			// a busy upstream connection then got nothing for seconds.
 			r.Release()
 			c.rd.unread = 0
+			c.endBatch()
 			c.lockedFlush()
 		}
 	}
@@ -139,6 +148,14 @@ func (c *Conn) readPreface(r Reader) error {
 	return nil
 }
 
+// endBatch runs OnWait: the owner flushes the writes to other
+// connections its handlers made since the batch began.
+func (c *Conn) endBatch() {
+	if c.cfg.OnWait != nil {
+		c.cfg.OnWait()
+	}
+}
+
 // waitFrame makes sure the next n bytes are buffered. Before r.Peek
 // blocks for them, pending output is flushed and writers flush their own
 // again: the wait may last up to the read timeout.
@@ -146,9 +163,7 @@ func (c *Conn) waitFrame(r Reader, n int) error {
 	if r.Len() >= n {
 		return nil
 	}
-	if c.cfg.OnWait != nil {
-		c.cfg.OnWait()
-	}
+	c.endBatch()
 	c.setServing(false)
 	c.deliver()
 	_, err := r.Peek(n)

@@ -26,6 +26,18 @@ func (c *Conn) tick() time.Duration {
 	return max(d, 5*time.Millisecond)
 }
 
+// heard is when the peer last showed it is alive, under the lock: now
+// while Serve is handling its input, else when Serve last ran dry. Serve
+// may take seconds over input that keeps coming (a busy upstream
+// connection under load): the peer is not silent meanwhile, and the ACK
+// of a PING we sent may be queued in what Serve has yet to reach.
+func (c *Conn) heard(now time.Time) time.Time {
+	if c.serving {
+		return now
+	}
+	return c.lastRead
+}
+
 // watch runs on a timer: SETTINGS ACK deadline, client keepalive PING,
 // idle connections and stalled output. One timer per connection, none per
 // stream.
@@ -58,11 +70,12 @@ func (c *Conn) check(now time.Time) error {
 		return connErr(ErrCodeSettingsTimeout, ErrSettingsTimeout)
 	}
 	if c.cfg.KeepAlive > 0 && !c.server {
+		silent := now.Sub(c.heard(now))
 		if !c.pingSent.IsZero() {
-			if now.Sub(c.pingSent) > c.cfg.PingTimeout {
+			if min(now.Sub(c.pingSent), silent) > c.cfg.PingTimeout {
 				return ErrPingTimeout
 			}
-		} else if now.Sub(c.lastRead) >= c.cfg.KeepAlive || c.nLocal > 0 && now.Sub(c.lastRead) >= activePing {
+		} else if silent >= c.cfg.KeepAlive || c.nLocal > 0 && silent >= activePing {
 			var b [32]byte
 			c.write(AppendPing(b[:0], false, [8]byte{'k', 'e', 'e', 'p'}))
 			c.pingSent = now
