@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +34,10 @@ type outcome struct {
 	body   string      // REST's body
 }
 
-// caller makes one GetShelf call with request headers hdr.
+// caller makes one GetShelf call with request headers hdr; a
+// "grpc-timeout" there is the call's deadline, as its protocol carries
+// it (gRPC clients from their context). A caller may run on a goroutine
+// of its own: it reports a call with no answer with t.Errorf.
 type caller func(t *testing.T, hdr map[string]string) outcome
 
 // protocols are the clients each traffic test runs through: REST over
@@ -45,7 +51,7 @@ func protocols(t *testing.T, addr string) []struct {
 		name string
 		call caller
 	}{
-		{"rest-h1", restH1Caller(t, addr)},
+		{"rest-h1", restH1Caller(addr)},
 		{"rest-h2", restH2Caller(addr)},
 		{"grpc", grpcCaller(t, addr)},
 		{"grpc-web", webCaller(addr)},
@@ -54,33 +60,50 @@ func protocols(t *testing.T, addr string) []struct {
 
 // restH1Caller calls on a fresh HTTP/1.1 connection each time, so calls
 // may run at once.
-func restH1Caller(t *testing.T, addr string) caller {
+func restH1Caller(addr string) caller {
 	return func(t *testing.T, hdr map[string]string) outcome {
-		t.Helper()
-		c := dialH1(t, addr)
 		var b strings.Builder
-		b.WriteString("GET /v1/shelves/1 HTTP/1.1\r\nHost: test\r\n")
+		b.WriteString("GET /v1/shelves/1 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n")
 		for k, v := range hdr {
 			b.WriteString(k + ": " + v + "\r\n")
 		}
 		b.WriteString("\r\n")
-		c.write(b.String())
-		st, h, body := c.read()
-		return restOutcome(st, h, body)
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return failed(t, "h1 REST", err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, b.String()); err != nil {
+			return failed(t, "h1 REST", err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return failed(t, "h1 REST", err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return restOutcome(resp.StatusCode, resp.Header, string(body))
 	}
+}
+
+// failed reports a call that got no answer. Callers may run on
+// goroutines of their own, so it reports with Errorf, never Fatal.
+func failed(t *testing.T, what string, err error) outcome {
+	t.Errorf("%s: %v", what, err)
+	return outcome{code: rpc.CodeUnknown, msg: err.Error(), header: http.Header{}}
 }
 
 func restH2Caller(addr string) caller {
 	hc := testutil.H2CClient()
 	return func(t *testing.T, hdr map[string]string) outcome {
-		t.Helper()
 		req, _ := http.NewRequest("GET", "http://"+addr+"/v1/shelves/1", nil)
 		for k, v := range hdr {
 			req.Header.Set(k, v)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			t.Fatalf("h2 REST: %v", err)
+			return failed(t, "h2 REST", err)
 		}
 		defer resp.Body.Close()
 		body, _ := io.ReadAll(resp.Body)
@@ -105,11 +128,12 @@ func restOutcome(st int, h http.Header, body string) outcome {
 func grpcCaller(t *testing.T, addr string) caller {
 	cc := grpcDial(t, addr)
 	return func(t *testing.T, hdr map[string]string) outcome {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := callContext(hdr)
 		defer cancel()
 		for k, v := range hdr {
-			ctx = metadata.AppendToOutgoingContext(ctx, k, v)
+			if k != "grpc-timeout" {
+				ctx = metadata.AppendToOutgoingContext(ctx, k, v)
+			}
 		}
 		var head, trail metadata.MD
 		_, err := testutil.RawCall(ctx, cc, "/bookstore.v1.Bookstore/GetShelf", getShelf1, grpc.Header(&head), grpc.Trailer(&trail))
@@ -144,13 +168,14 @@ func webCaller(addr string) caller {
 	c := connect.NewClient[rawMsg, rawMsg](http.DefaultClient, "http://"+addr+"/bookstore.v1.Bookstore/GetShelf",
 		connect.WithGRPCWeb(), connect.WithCodec(connectRaw{}))
 	return func(t *testing.T, hdr map[string]string) outcome {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := callContext(hdr)
 		defer cancel()
 		msg := rawMsg(getShelf1)
 		req := connect.NewRequest(&msg)
 		for k, v := range hdr {
-			req.Header().Set(k, v)
+			if k != "grpc-timeout" {
+				req.Header().Set(k, v)
+			}
 		}
 		resp, err := c.CallUnary(ctx, req)
 		if err == nil {
@@ -158,8 +183,18 @@ func webCaller(addr string) caller {
 		}
 		var ce *connect.Error
 		if !errors.As(err, &ce) {
-			t.Fatalf("gRPC-Web: %v", err)
+			return failed(t, "gRPC-Web", err)
 		}
 		return outcome{code: rpc.Code(ce.Code()), msg: ce.Message(), status: 200, header: ce.Meta()}
 	}
+}
+
+// callContext bounds a gRPC client's call: by hdr's grpc-timeout in
+// milliseconds ("300m"), else 20s.
+func callContext(hdr map[string]string) (context.Context, context.CancelFunc) {
+	d := 20 * time.Second
+	if ms, err := strconv.Atoi(strings.TrimSuffix(hdr["grpc-timeout"], "m")); err == nil {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	return context.WithTimeout(context.Background(), d)
 }
