@@ -103,7 +103,9 @@ func TestCircuitBreakerRequests(t *testing.T) {
 	results := make(chan result, 10)
 	for i := range 10 {
 		p := ps[rng.IntN(len(ps))]
-		go func() { results <- result{p.name, p.call(t, map[string]string{"x-request-id": "call-" + p.name + string(rune('a'+i))})} }()
+		go func() {
+			results <- result{p.name, p.call(t, map[string]string{"x-request-id": "call-" + p.name + string(rune('a'+i))})}
+		}()
 	}
 	for range 6 {
 		r := <-results
@@ -263,7 +265,6 @@ func TestCircuitBreakerRetries(t *testing.T) {
 	}
 	checkIdle(t, e)
 }
-
 
 // stormUpstream does what each call's x-do header says: ok, slow (a few
 // ms), fail (UNAVAILABLE, which the policy retries), error (INTERNAL),
