@@ -260,6 +260,8 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Add([]byte("tls: {cert_file: a.crt, key_file: a.key, client_ca_file: ca.pem, certificates: [{cert_file: b, key_file: c, server_names: [x.test, '*.y.test']}]}\n"))
 	f.Add([]byte("upstreams: [{name: a, endpoints: [b:2], tls: {ca_file: ca.pem, cert_file: c, key_file: k, server_name: s}}]\n"))
+	f.Add([]byte("rate_limits: [{key: 'header:x-t', rate: 5, per: 1m, burst: 9, max_keys: 10, routes: [p.S, 'GET /v1/x']}]\n"))
+	f.Add([]byte("upstreams: [{name: a, endpoints: [b:2], circuit_breaker: {max_pending: 1, max_requests: 2, max_retries: 3}}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data, "f.yaml")
 		if err != nil {
