@@ -71,7 +71,9 @@ func TestTrafficConfigProblems(t *testing.T) {
 			"rate_limits[0].burst: must not be negative (0 means rate)"},
 		{"too fast", func(c *Config) { c.RateLimits = []RateLimitConfig{{Key: "global", Rate: 2000, Per: time.Microsecond}} },
 			"rate_limits[0].rate: more than one request per nanosecond"},
-		{"too long", func(c *Config) { c.RateLimits = []RateLimitConfig{{Key: "global", Rate: 1, Per: time.Hour, Burst: 10_000}} },
+		{"too long", func(c *Config) {
+			c.RateLimits = []RateLimitConfig{{Key: "global", Rate: 1, Per: time.Hour, Burst: 10_000}}
+		},
 			"rate_limits[0].burst: per × burst / rate is longer than a year"},
 		{"negative max_keys", func(c *Config) { c.RateLimits = []RateLimitConfig{{Key: "global", Rate: 1, MaxKeys: -1}} },
 			"rate_limits[0].max_keys: must not be negative (0 means 100000)"},
