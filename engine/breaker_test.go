@@ -81,8 +81,9 @@ func checkOverloaded(t *testing.T, proto string, o outcome, what string) {
 	if o.code != rpc.CodeUnavailable || o.msg != want || o.header.Get("X-Strait-Overloaded") != what {
 		t.Fatalf("%s: got %v %q, x-strait-overloaded %q; want UNAVAILABLE %q, %s", proto, o.code, o.msg, o.header.Get("X-Strait-Overloaded"), want, what)
 	}
-	if strings.HasPrefix(proto, "rest") && o.status != 503 {
-		t.Fatalf("%s: HTTP %d; want 503", proto, o.status)
+	body := `{"code":14,"message":"upstream \"default\" overloaded: circuit_breaker.max_` + what + ` reached","details":[]}`
+	if strings.HasPrefix(proto, "rest") && (o.status != 503 || o.body != body) {
+		t.Fatalf("%s: got %d %s; want 503 %s", proto, o.status, o.body, body)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultMaxKeys is how many keys a Local keeps unless told otherwise:
-// about 100 bytes each, so some 10 MB at most.
+// each costs about 60 bytes plus the key, so some 8 MB for short keys.
 const DefaultMaxKeys = 100_000
 
 const (
