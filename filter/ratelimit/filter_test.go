@@ -97,3 +97,18 @@ func TestFilterAsks(t *testing.T) {
 		t.Fatal("never resumed")
 	}
 }
+
+// TestFilterZeroAlloc pins the filter's hot path: a request whose key's
+// bucket is kept, let through, costs no allocation.
+func TestFilterZeroAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	l, _ := newTestLocal(t, Rate{Rate: 1, Per: time.Second, Burst: 1 << 20}, 0)
+	f := New(mustKey(t, "header:x-tenant"), l)
+	r := &request{headers: map[string]string{"x-tenant": "acme"}}
+	f.OnRequest(r, nil)
+	if n := testing.AllocsPerRun(1000, func() { f.OnRequest(r, nil) }); n != 0 {
+		t.Fatalf("OnRequest of a kept key: %v allocations; want 0", n)
+	}
+}
