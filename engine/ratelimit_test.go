@@ -274,3 +274,29 @@ func TestRateLimitMetrics(t *testing.T) {
 		t.Fatalf("/metrics lacks %s:\n%s", want, body)
 	}
 }
+
+// TestRateLimitCORS: a browser on an allowed origin can read why it was
+// turned away: the 429 carries the CORS headers, and they expose
+// Retry-After and the RateLimit-* fields.
+func TestRateLimitCORS(t *testing.T) {
+	e := startGateway(t, startDemoUpstream(t), func(c *Config) {
+		c.CORS.AllowOrigins = []string{"https://app.example.com"}
+		c.RateLimits = []RateLimitConfig{{Key: "global", Rate: 1, Per: time.Hour}}
+	})
+	c := dialH1(t, e.Addr().String())
+	var st int
+	var h http.Header
+	for range 2 {
+		c.write("GET /v1/shelves/1 HTTP/1.1\r\nHost: x\r\nOrigin: https://app.example.com\r\n\r\n")
+		st, h, _ = c.read()
+	}
+	expose := h.Get("Access-Control-Expose-Headers")
+	if st != 429 || h.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Fatalf("got %d, Access-Control-Allow-Origin %q; want 429 for the origin", st, h.Get("Access-Control-Allow-Origin"))
+	}
+	for _, name := range []string{"retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-strait-overloaded"} {
+		if !hasToken(expose, name) {
+			t.Errorf("Access-Control-Expose-Headers %q lacks %s", expose, name)
+		}
+	}
+}
