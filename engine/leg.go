@@ -68,9 +68,9 @@ func (l *leg) upClosed() {
 	}
 }
 
-// stopTimer runs once, when the client's response ends (every path that
-// sets done calls it): what the leg still holds of the circuit breaker
-// but its stream goes back too.
+// stopTimer runs when the client's response ends (every path that sets
+// done calls it): what the leg still holds of the circuit breaker, but
+// its stream, goes back too.
 func (l *leg) stopTimer() {
 	l.release(overPending)
 	l.release(overRetries)
