@@ -62,6 +62,7 @@ func (l *leg) begin(b *upstream.Batch, p *upstream.Pool) error {
 	if l.pool == nil {
 		return upstream.ErrNoEndpoint
 	}
+	l.brk = l.snap.breakers[p]
 	return l.send(b)
 }
 
@@ -90,17 +91,22 @@ func (l *leg) str(s string) string {
 
 // send opens a stream for the next attempt and writes the body kept. A
 // connection still being dialed parks the leg until wake; an Open that
-// fails sent nothing, so another endpoint is tried at once.
+// fails sent nothing, so another endpoint is tried at once. The circuit
+// breaker's bounds are checked first (breaker.go).
 func (l *leg) send(b *upstream.Batch) error {
 	for {
+		if !l.hold(overRequests) {
+			return l.overloaded(overRequests)
+		}
 		s, ep, err := l.pool.Open(b, &upstream.Request{Fields: l.fields, End: l.complete && len(l.body) == 0,
 			Handler: l.self, Wake: l.wake, Exclude: l.exclude})
-		switch {
-		case err == nil:
+		if err == nil {
 			return l.opened(s, ep)
+		}
+		l.release(overRequests)
+		switch {
 		case errors.Is(err, upstream.ErrPending):
-			l.park()
-			return nil
+			return l.park()
 		case !l.mayRetry():
 			return err
 		}
@@ -110,6 +116,7 @@ func (l *leg) send(b *upstream.Batch) error {
 
 func (l *leg) opened(s *h2.Stream, ep *upstream.Endpoint) error {
 	l.up, l.ep, l.answered = s, ep, false
+	l.waiting = false // a relay held its body while a filter was suspended
 	l.e.metrics.upstreamStreams.Add(1)
 	l.stopWait()
 	if len(l.body) > 0 {
@@ -126,12 +133,17 @@ func (l *leg) opened(s *h2.Stream, ep *upstream.Endpoint) error {
 	return nil
 }
 
-// park waits for the pool's wake, for up to timeouts.connect.
-func (l *leg) park() {
+// park waits for the pool's wake, for up to timeouts.connect, unless
+// the circuit breaker's max_pending are waiting already.
+func (l *leg) park() error {
+	if !l.hold(overPending) {
+		return l.overloaded(overPending)
+	}
 	l.waiting = true
 	if l.waitT == nil {
 		l.waitT = time.AfterFunc(l.snap.cfg.Timeouts.Connect, l.waitExpired)
 	}
+	return nil
 }
 
 func (l *leg) stopWait() {
@@ -149,6 +161,7 @@ func (l *leg) wake() {
 		return
 	}
 	l.waiting = false
+	l.release(overPending)
 	if err := l.send(nil); err != nil {
 		l.giveUp(unavailable(err))
 	}
@@ -160,6 +173,7 @@ func (l *leg) waitExpired() {
 	l.waitT = nil
 	if l.waiting && !l.done {
 		l.waiting = false
+		l.release(overPending)
 		l.giveUp(rpc.New(rpc.CodeUnavailable, "no upstream connection within "+l.snap.cfg.Timeouts.Connect.String()))
 	}
 }
@@ -203,7 +217,7 @@ func unprocessed(err error) bool {
 // by one a retry and refill by a tenth an answered request, and retries
 // stop below half the bucket, so a failing fleet is not hit twice as hard).
 func (l *leg) mayRetry() bool {
-	if l.tries+1 >= maxTries || l.e.retryTokens.Load() <= retryTokensMax/2 {
+	if l.tries+1 >= maxTries || l.e.retryTokens.Load() <= retryTokensMax/2 || !l.hold(overRetries) {
 		return false
 	}
 	l.tries++

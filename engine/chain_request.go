@@ -26,7 +26,7 @@ type filterRequest struct {
 
 func newFilterRequest(req *request, svc, rpcPath string) *filterRequest {
 	return &filterRequest{proto: protocolOf(req.kind), method: req.method, path: bstr(req.path),
-		service: svc, rpc: rpcPath, clientIP: req.clientIP, requestID: req.requestID, meta: req.meta}
+		service: svc, rpc: rpcPath, clientIP: req.clientIP, requestID: req.requestID, identity: req.identity, meta: req.meta}
 }
 
 func protocolOf(k kind) filter.Protocol {

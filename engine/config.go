@@ -22,6 +22,9 @@ type Config struct {
 	// TLS, with cert_file and key_file, makes the listen port TLS only
 	// (config_tls.go).
 	TLS TLSConfig `yaml:"tls"`
+	// RateLimits are token buckets applied before requests go upstream
+	// (ratelimit.go); each applies to every route unless it names some.
+	RateLimits []RateLimitConfig `yaml:"rate_limits"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
@@ -72,6 +75,9 @@ type UpstreamConfig struct {
 	// unanswered before the connection is closed (defaults 10s and 5s).
 	Keepalive        time.Duration `yaml:"keepalive"`
 	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
+	// CircuitBreaker bounds the requests this upstream is given at once
+	// (breaker.go); past a bound, requests are answered 503 / UNAVAILABLE.
+	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`
 }
 
 // ServiceConfig routes one fully qualified gRPC service to an upstream.
@@ -219,6 +225,7 @@ func (c *Config) Defaults() {
 		setDefault(&u.Keepalive, DefaultKeepalive)
 		setDefault(&u.KeepaliveTimeout, DefaultKeepaliveTimeout)
 	}
+	c.rateLimitDefaults()
 	for i := range c.Services {
 		if r := &c.Services[i].Retry; r.MaxAttempts > 0 {
 			setDefault(&r.InitialBackoff, 50*time.Millisecond)

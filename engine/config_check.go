@@ -105,6 +105,7 @@ func (c *Config) Validate() error {
 	k.upstreams()
 	k.services()
 	k.bounds()
+	k.rateLimits()
 	if len(k.problems) > 0 {
 		return &ConfigError{Problems: k.problems}
 	}
@@ -167,6 +168,7 @@ func (k *checker) upstreams() {
 			k.add(path+".conns_per_endpoint", strconv.Itoa(u.ConnsPerEndpoint), "%d is not between 1 and 1024", u.ConnsPerEndpoint)
 		}
 		k.upstreamTuning(path, u)
+		k.circuitBreaker(path, u.CircuitBreaker)
 		k.upstreamTLS(path, u.TLS)
 		switch r := u.ReflectionRefresh; {
 		case r < 0:
@@ -313,6 +315,7 @@ func (c *Config) CheckServices(files *protoregistry.Files) error {
 			k.add(fmt.Sprintf("services[%d].name", i), s.Name, "%q is not a service in the descriptors", s.Name)
 		}
 	}
+	k.checkRateLimitRoutes(files)
 	if len(k.problems) > 0 {
 		return &ConfigError{Problems: k.problems}
 	}

@@ -20,8 +20,11 @@ type corsPolicy struct {
 	creds    bool
 }
 
-// exposedByDefault are the response headers a gRPC-Web client must read.
-var exposedByDefault = []string{"grpc-status", "grpc-message", "grpc-status-details-bin"}
+// exposedByDefault are the response headers a gRPC-Web client must read,
+// and those that tell a script why the gateway turned it away and when to
+// come back (rate limits, circuit breakers): none is CORS-safelisted.
+var exposedByDefault = []string{"grpc-status", "grpc-message", "grpc-status-details-bin",
+	"retry-after", "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset", "x-strait-overloaded"}
 
 func compileCORS(c CORSConfig, requestID string) *corsPolicy {
 	if len(c.AllowOrigins) == 0 {

@@ -68,6 +68,8 @@ type snapshot struct {
 	filters []filter.Entry
 	chains  map[*transcode.Route]filter.Chain
 	def     *upstream.Pool // services not listed go here
+	// breakers are the upstreams' circuit breakers, by pool (breaker.go).
+	breakers map[*upstream.Pool]*breaker
 }
 
 // New validates cfg, loads descriptors and compiles routes. It binds nothing.
@@ -133,6 +135,7 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 		s.closeNew(old)
 		return nil, err
 	}
+	s.compileBreakers(old)
 	return s, nil
 }
 

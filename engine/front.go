@@ -57,6 +57,7 @@ type request struct {
 	scheme     string // "http" or "https", for X-Forwarded-Proto
 	requestID  string // set by upstreamFields: the response carries it back
 	xfcc       string // the client's verified certificate (mTLS), as x-forwarded-client-cert
+	identity   string // the same, as filters see it (identityName)
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
 	match  *transcode.Match

@@ -75,7 +75,7 @@ func (h *h1Conn) dispatch() {
 	req := request{
 		method: bstr(q.Method), path: q.Path, query: q.RawQuery,
 		authority: bstr(q.Host), ctype: q.ContentType,
-		body: q.Body, end: true, clientIP: h.c.clientIP, scheme: h.c.scheme, xfcc: h.c.xfcc,
+		body: q.Body, end: true, clientIP: h.c.clientIP, scheme: h.c.scheme, xfcc: h.c.xfcc, identity: h.c.identity,
 		match: &h.match, msg: h.msg, fields: h.fields,
 	}
 	req.kind = classify(req.ctype)

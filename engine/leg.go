@@ -48,6 +48,7 @@ type leg struct {
 	extra        []h2.Field // the response fields start set (setExtra), for a filter's rejection
 	attempts
 	filtering
+	slots // what the leg holds of its upstream's circuit breaker
 }
 
 // arm starts the deadline; onTimeout runs when it passes.
@@ -63,10 +64,16 @@ func (l *leg) upClosed() {
 	if l.up != nil {
 		l.up = nil
 		l.e.metrics.upstreamStreams.Add(-1)
+		l.release(overRequests)
 	}
 }
 
+// stopTimer runs when the client's response ends (every path that sets
+// done calls it): what the leg still holds of the circuit breaker, but
+// its stream, goes back too.
 func (l *leg) stopTimer() {
+	l.release(overPending)
+	l.release(overRetries)
 	if l.timer != nil {
 		l.timer.Stop()
 		l.timer = nil
@@ -106,6 +113,7 @@ func (l *leg) corkDown(up *h2.Stream) {
 // resetUp cancels the upstream stream, or a wait for one.
 func (l *leg) resetUp() {
 	l.waiting = false
+	l.release(overPending)
 	if l.up != nil {
 		l.up.Reset(h2.ErrCodeCancel)
 	}
@@ -125,6 +133,10 @@ func (l *leg) timerBatch(b *upstream.Batch) {
 
 // unavailable is the status of a request no upstream took.
 func unavailable(err error) rpc.Status {
+	var oe *overloadError
+	if errors.As(err, &oe) {
+		return rpc.New(rpc.CodeUnavailable, oe.Error())
+	}
 	if errors.Is(err, upstream.ErrNoEndpoint) || errors.Is(err, upstream.ErrClosed) {
 		return rpc.New(rpc.CodeUnavailable, "no upstream endpoint available")
 	}

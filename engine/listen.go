@@ -38,8 +38,9 @@ type conn struct {
 	scheme   string // "http", or "https" on TLS connections
 	// peer is the client's verified certificate (mTLS), and xfcc its
 	// x-forwarded-client-cert element; nil and "" otherwise.
-	peer *tlsconn.Identity
-	xfcc string
+	peer     *tlsconn.Identity
+	xfcc     string
+	identity string // identityName(peer), for filters
 
 	// idle closes a connection that sent nothing in time, or an HTTP/1.1
 	// one kept alive with no request; h2 keeps its own idle clock.
@@ -92,7 +93,7 @@ func (e *Engine) onPrepare(nc netpoll.Connection) context.Context {
 	c := &conn{e: e, nc: nc, r: poison.Wrap(nc.Reader()), clientIP: hostOf(nc.RemoteAddr()), scheme: "http"}
 	if t, ok := nc.(*tlsconn.Conn); ok {
 		c.scheme, c.peer = "https", t.Peer()
-		c.xfcc = c.peer.XFCC()
+		c.xfcc, c.identity = c.peer.XFCC(), identityName(c.peer)
 	}
 	// A client must send its first bytes within the header timeout.
 	c.idle = time.AfterFunc(e.snap.Load().cfg.Timeouts.Header, c.onIdle)

@@ -50,3 +50,11 @@ func (m *metrics) write(w io.Writer) {
 		}
 	}
 }
+
+// writeTraffic writes the series of the rate limits and circuit breakers
+// in force (ratelimit.go, breaker.go): their counters live with them.
+func (e *Engine) writeTraffic(w io.Writer) {
+	s := e.snap.Load()
+	s.writeRateLimits(w)
+	s.writeBreakers(w)
+}

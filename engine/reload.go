@@ -111,6 +111,7 @@ func (e *Engine) reloadTLS(cfg *Config, old Config) (*tlsconn.Certs, error) {
 // poolKey is what a pool depends on: a pool is reused across a reload
 // when its upstream's key is the same.
 func poolKey(u UpstreamConfig, cfg Config) string {
+	u.CircuitBreaker = CircuitBreaker{} // bounds change without a redial
 	// The TLS files' contents count: a changed certificate dials anew.
 	return fmt.Sprintf("%#v|%v|%d|%s", u, cfg.Timeouts.Connect, cfg.Limits.MaxBodyBytes, u.TLS.digest())
 }

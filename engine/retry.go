@@ -53,7 +53,7 @@ func (p *retryPolicy) backoff(n int) time.Duration {
 func (l *leg) retryByPolicy(code rpc.Code, untouched bool) bool {
 	p := l.policy
 	if p == nil || !untouched || code >= rpc.NumCodes || !p.codes[code] ||
-		l.ptries+1 >= p.max || !l.keep || l.done || l.deadlineNear() {
+		l.ptries+1 >= p.max || !l.keep || l.done || l.deadlineNear() || !l.hold(overRetries) {
 		return false
 	}
 	l.ptries++

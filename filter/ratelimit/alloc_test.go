@@ -1,0 +1,4 @@
+package ratelimit
+
+// raceEnabled is set by race_test.go.
+var raceEnabled bool
