@@ -1,0 +1,4 @@
+package filter
+
+// ClaimsKey is the Request.Value key of a verified JWT's claims, a map[string]any.
+type ClaimsKey struct{}
