@@ -137,21 +137,23 @@ func bearer(tok string) *fakeRequest {
 	return newRequest(filter.Route{Service: "p.S", Method: "M"}, "authorization", "Bearer "+tok)
 }
 
-func (r *fakeRequest) Protocol() filter.Protocol      { return filter.ProtocolREST }
-func (r *fakeRequest) Method() string                 { return "GET" }
-func (r *fakeRequest) Path() string                   { return "/" }
-func (r *fakeRequest) Service() string                { return r.route.Service }
-func (r *fakeRequest) RPC() string                    { return "/" + r.route.Service + "/" + r.route.Method }
-func (r *fakeRequest) ClientIP() string               { return "127.0.0.1" }
-func (r *fakeRequest) RequestID() string              { return "id" }
-func (r *fakeRequest) Header(name string) string      { return r.headers[name] }
-func (r *fakeRequest) Identity() string               { return "" }
-func (r *fakeRequest) SetMetadata(name, value string) { r.meta = append(r.meta, filter.Field{Name: name, Value: value}) }
-func (r *fakeRequest) SetUpstream(name string)        { r.upstream = name }
-func (r *fakeRequest) Value(key any) any              { return r.values[key] }
-func (r *fakeRequest) SetValue(key, value any)        { r.values[key] = value }
-func (r *fakeRequest) Route() filter.Route            { return r.route }
-func (r *fakeRequest) DropMetadata(name string)       { r.dropped = append(r.dropped, name) }
+func (r *fakeRequest) Protocol() filter.Protocol { return filter.ProtocolREST }
+func (r *fakeRequest) Method() string            { return "GET" }
+func (r *fakeRequest) Path() string              { return "/" }
+func (r *fakeRequest) Service() string           { return r.route.Service }
+func (r *fakeRequest) RPC() string               { return "/" + r.route.Service + "/" + r.route.Method }
+func (r *fakeRequest) ClientIP() string          { return "127.0.0.1" }
+func (r *fakeRequest) RequestID() string         { return "id" }
+func (r *fakeRequest) Header(name string) string { return r.headers[name] }
+func (r *fakeRequest) Identity() string          { return "" }
+func (r *fakeRequest) SetMetadata(name, value string) {
+	r.meta = append(r.meta, filter.Field{Name: name, Value: value})
+}
+func (r *fakeRequest) SetUpstream(name string)  { r.upstream = name }
+func (r *fakeRequest) Value(key any) any        { return r.values[key] }
+func (r *fakeRequest) SetValue(key, value any)  { r.values[key] = value }
+func (r *fakeRequest) Route() filter.Route      { return r.route }
+func (r *fakeRequest) DropMetadata(name string) { r.dropped = append(r.dropped, name) }
 
 // staticFilter is a filter of one rule over a JWKS of ss.
 func staticFilter(t testing.TB, rule Rule, ss ...signer) *Filter {
