@@ -22,6 +22,12 @@ type Config struct {
 	// TLS, with cert_file and key_file, makes the listen port TLS only
 	// (config_tls.go).
 	TLS TLSConfig `yaml:"tls"`
+	// JWT lists the accepted token issuers and the routes each guards
+	// (config_jwt.go).
+	JWT []JWTConfig `yaml:"jwt"`
+	// Canary sends part of a route's traffic to another upstream
+	// (config_canary.go).
+	Canary []CanaryConfig `yaml:"canary"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
@@ -219,6 +225,7 @@ func (c *Config) Defaults() {
 		setDefault(&u.Keepalive, DefaultKeepalive)
 		setDefault(&u.KeepaliveTimeout, DefaultKeepaliveTimeout)
 	}
+	c.jwtDefaults()
 	for i := range c.Services {
 		if r := &c.Services[i].Retry; r.MaxAttempts > 0 {
 			setDefault(&r.InitialBackoff, 50*time.Millisecond)

@@ -28,7 +28,7 @@ func problems(t *testing.T, err error) string {
 func TestParseConfigErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown top key", "listen: a:1\nlisten_addr: b\n",
-			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls)"},
+			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, jwt, canary)"},
 		{"misspelt key", "Listen: a:1\nupstreams: [{name: a, conns-per-endpoint: 2}]\n",
 			"c.yaml:1:1: Listen: unknown key \"Listen\" (did you mean \"listen\"?)\nc.yaml:2:23: upstreams[0].conns-per-endpoint: unknown key \"conns-per-endpoint\" (did you mean \"conns_per_endpoint\"?)"},
 		{"unknown nested key", "upstreams:\n  - name: a\n    endpoint: x:1\n",
@@ -50,13 +50,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"scalar wanted", "listen: {a: 1}\n",
 			"c.yaml:1:9: listen: want a single value, got a mapping"},
 		{"two problems", "admin: [x]\nfoo: 1\n",
-			"c.yaml:1:8: admin: want a single value, got a list\nc.yaml:2:1: foo: unknown key \"foo\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls)"},
+			"c.yaml:1:8: admin: want a single value, got a list\nc.yaml:2:1: foo: unknown key \"foo\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, jwt, canary)"},
 		{"syntax", "listen: a\n  b: c\n",
 			"c.yaml:2: mapping values are not allowed in this context"},
 		{"not a mapping", "- a\n",
-			"c.yaml:1:1: want a mapping of listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, got a list"},
+			"c.yaml:1:1: want a mapping of listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, jwt, canary, got a list"},
 		{"hidden field", "descriptorsets: [x]\n",
-			"c.yaml:1:1: descriptorsets: unknown key \"descriptorsets\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls)"},
+			"c.yaml:1:1: descriptorsets: unknown key \"descriptorsets\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, jwt, canary)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,6 +260,8 @@ func FuzzLoadConfig(f *testing.F) {
 	}
 	f.Add([]byte("tls: {cert_file: a.crt, key_file: a.key, client_ca_file: ca.pem, certificates: [{cert_file: b, key_file: c, server_names: [x.test, '*.y.test']}]}\n"))
 	f.Add([]byte("upstreams: [{name: a, endpoints: [b:2], tls: {ca_file: ca.pem, cert_file: c, key_file: k, server_name: s}}]\n"))
+	f.Add([]byte("jwt: [{issuer: i, audiences: [a], jwks_url: 'https://x/k', jwks_refresh: 1m, routes: [p.S, 'GET /v1/x'], from: 'header:x-t', forward_claims: {sub: x-sub}, drop_token: true}]\n"))
+	f.Add([]byte("canary: [{routes: [p.S/M], upstream: b, header: 'x-canary: 1', percent: 2.5, key: 'header:x-tenant', keys: [acme]}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ParseConfig(data, "f.yaml")
 		if err != nil {

@@ -13,14 +13,17 @@ import (
 func TestImportRules(t *testing.T) {
 	const mod = "github.com/straitgw/strait/"
 	forbidden := map[string][]string{
-		"h2":            {"engine", "upstream", "transcode", "perf"},
-		"transcode":     {"engine", "upstream", "h2", "perf"},
-		"upstream":      {"engine", "transcode", "perf"},
-		"descriptors":   {"engine", "upstream", "h2", "perf"},
-		"tlsconn":       {"engine", "upstream", "transcode", "h2", "descriptors", "perf", "cmd"},
-		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
-		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
-		"engine":        {"perf", "cmd", "hertzgw"},
+		"h2":             {"engine", "upstream", "transcode", "perf"},
+		"transcode":      {"engine", "upstream", "h2", "perf"},
+		"upstream":       {"engine", "transcode", "perf"},
+		"descriptors":    {"engine", "upstream", "h2", "perf"},
+		"tlsconn":        {"engine", "upstream", "transcode", "h2", "descriptors", "perf", "cmd"},
+		"engine/http1":   {"engine", "upstream", "transcode", "h2", "perf"},
+		"internal/demo":  {"engine", "upstream", "transcode", "h2", "perf"},
+		"engine":         {"perf", "cmd", "hertzgw"},
+		"filter":         {"engine", "upstream", "transcode", "h2", "perf"},
+		"filter/jwtauth": {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
+		"filter/canary":  {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)
