@@ -15,7 +15,7 @@ func BenchmarkVerify(b *testing.B) {
 		s := newSigner(b, "k", alg)
 		f := staticFilter(b, Rule{Issuer: iss, Audiences: []string{"books"}}, s)
 		now := time.Now()
-		tok := s.sign(b, claimsAt(iss, "books", now))
+		tok := s.Sign(b, claimsAt(iss, "books", now))
 		b.Run(string(alg), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -33,7 +33,7 @@ func BenchmarkOnRequest(b *testing.B) {
 	s := newSigner(b, "k", jose.ES256)
 	f := staticFilter(b, Rule{Issuer: iss, Audiences: []string{"books"},
 		Routes: []filter.Selector{"p.S", "GET /v1/x/{y}"}}, s)
-	tok := s.sign(b, claimsAt(iss, "books", time.Now()))
+	tok := s.Sign(b, claimsAt(iss, "books", time.Now()))
 	r := bearer(tok)
 	resume := func(filter.Result) {}
 	b.Run("cached", func(b *testing.B) {

@@ -1,119 +1,20 @@
 package jwtauth
 
 import (
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/straitgw/strait/filter"
+	"github.com/straitgw/strait/internal/testjwt"
 )
-
-// signer is a key a test signs tokens with.
-type signer struct {
-	kid  string
-	alg  jose.SignatureAlgorithm
-	priv crypto.Signer
-}
 
 var (
-	rsaOnce sync.Once
-	rsaKey  *rsa.PrivateKey
+	newSigner = testjwt.New
+	jwks      = testjwt.JWKS
+	unsigned  = testjwt.Unsigned
+	claimsAt  = testjwt.Claims
 )
-
-// newSigner makes a key of alg's type (RSA keys are made once per run:
-// generating them is slow).
-func newSigner(t testing.TB, kid string, alg jose.SignatureAlgorithm) signer {
-	t.Helper()
-	var priv crypto.Signer
-	var err error
-	switch alg {
-	case jose.RS256, jose.PS256:
-		if kid == "rsa-2" {
-			priv, err = rsa.GenerateKey(rand.Reader, 2048)
-			break
-		}
-		rsaOnce.Do(func() { rsaKey, err = rsa.GenerateKey(rand.Reader, 2048) })
-		priv = rsaKey
-	case jose.ES256:
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case jose.ES384:
-		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case jose.EdDSA:
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	}
-	if err != nil || priv == nil {
-		t.Fatalf("key for %s: %v", alg, err)
-	}
-	return signer{kid: kid, alg: alg, priv: priv}
-}
-
-// jwk is the public JWK of s.
-func (s signer) jwk() jose.JSONWebKey {
-	return jose.JSONWebKey{Key: s.priv.Public(), KeyID: s.kid, Use: "sig"}
-}
-
-// jwks serializes the public keys of ss as a JWKS.
-func jwks(t testing.TB, ss ...signer) []byte {
-	t.Helper()
-	var set jose.JSONWebKeySet
-	for _, s := range ss {
-		set.Keys = append(set.Keys, s.jwk())
-	}
-	b, err := json.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// sign makes a compact JWS of claims with s (kid in the header unless
-// s.kid is empty).
-func (s signer) sign(t testing.TB, claims map[string]any) string {
-	t.Helper()
-	opts := &jose.SignerOptions{}
-	if s.kid != "" {
-		opts = opts.WithHeader("kid", s.kid)
-	}
-	sg, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s.priv}, opts.WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	jws, err := sg.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := jws.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// unsigned makes a token with alg none (RFC 7519 §6).
-func unsigned(claims map[string]any) string {
-	h, _ := json.Marshal(map[string]string{"alg": "none", "typ": "JWT"})
-	p, _ := json.Marshal(claims)
-	enc := base64.RawURLEncoding.EncodeToString
-	return enc(h) + "." + enc(p) + "."
-}
-
-// claimsAt are valid claims for issuer iss and audience aud at now.
-func claimsAt(iss, aud string, now time.Time) map[string]any {
-	return map[string]any{"iss": iss, "aud": aud, "sub": "user-1",
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix()}
-}
 
 // fakeRequest is a filter.Request that records what filters do to it.
 type fakeRequest struct {
@@ -156,7 +57,7 @@ func (r *fakeRequest) Route() filter.Route      { return r.route }
 func (r *fakeRequest) DropMetadata(name string) { r.dropped = append(r.dropped, name) }
 
 // staticFilter is a filter of one rule over a JWKS of ss.
-func staticFilter(t testing.TB, rule Rule, ss ...signer) *Filter {
+func staticFilter(t testing.TB, rule Rule, ss ...testjwt.Key) *Filter {
 	t.Helper()
 	k, err := StaticKeys("test", jwks(t, ss...))
 	if err != nil {

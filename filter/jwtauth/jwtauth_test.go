@@ -26,9 +26,9 @@ func TestRejections(t *testing.T) {
 		{"no header", newRequest(filter.Route{}), `UNAUTHENTICATED: jwtauth: no bearer token | www-authenticate: Bearer`},
 		{"another scheme", newRequest(filter.Route{}, "authorization", "Basic dTpw"), `UNAUTHENTICATED: jwtauth: no bearer token | www-authenticate: Bearer`},
 		{"empty bearer", newRequest(filter.Route{}, "authorization", "Bearer "), `UNAUTHENTICATED: jwtauth: malformed token | www-authenticate: Bearer error="invalid_token", error_description="malformed token"`},
-		{"expired", bearer(es.sign(t, expired)), `UNAUTHENTICATED: jwtauth: the token expired | www-authenticate: Bearer error="invalid_token", error_description="the token expired"`},
+		{"expired", bearer(es.Sign(t, expired)), `UNAUTHENTICATED: jwtauth: the token expired | www-authenticate: Bearer error="invalid_token", error_description="the token expired"`},
 		{"alg none", bearer(unsigned(claimsAt(iss, "books", now))), `UNAUTHENTICATED: jwtauth: the token's algorithm is not accepted | www-authenticate: Bearer error="invalid_token", error_description="the token's algorithm is not accepted"`},
-		{"valid", bearer(es.sign(t, claimsAt(iss, "books", now))), "continue"},
+		{"valid", bearer(es.Sign(t, claimsAt(iss, "books", now))), "continue"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +48,7 @@ func TestForwardClaims(t *testing.T) {
 	c["roles"] = []any{"reader", "writer"}
 	c["org"] = map[string]any{"id": 7}
 	c["bad"] = "line\nbreak"
-	tok := es.sign(t, c)
+	tok := es.Sign(t, c)
 	tests := []struct {
 		name    string
 		rule    Rule
@@ -102,8 +102,8 @@ func TestRulesByRoute(t *testing.T) {
 	}
 	defer f.Close()
 	now := time.Now()
-	tokA, tokB := a.sign(t, claimsAt(issA, "x", now)), b.sign(t, claimsAt(issB, "x", now))
-	forged := b.sign(t, claimsAt(issA, "x", now)) // issuer A's name, B's key
+	tokA, tokB := a.Sign(t, claimsAt(issA, "x", now)), b.Sign(t, claimsAt(issB, "x", now))
+	forged := b.Sign(t, claimsAt(issA, "x", now)) // issuer A's name, B's key
 	books, both := filter.Route{Service: "p.Books", Method: "M"}, filter.Route{Service: "p.Both", Method: "M"}
 	rest := filter.Route{Service: "p.B", Method: "Get", HTTPMethod: "GET", Template: "/v1/b/{id}"}
 	open := filter.Route{Service: "p.Open", Method: "M"}
@@ -144,7 +144,7 @@ func TestFromHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := staticFilter(t, Rule{Issuer: iss, From: from, DropToken: true}, es)
-	tok := es.sign(t, claimsAt(iss, "x", time.Now()))
+	tok := es.Sign(t, claimsAt(iss, "x", time.Now()))
 	r := newRequest(filter.Route{}, "x-token", tok, "authorization", "Bearer nope")
 	if got := describe(run(t, f, r)); got != "continue" {
 		t.Fatalf("got %s; want continue", got)
@@ -161,7 +161,7 @@ func TestCache(t *testing.T) {
 	f.now = func() time.Time { return now }
 	c := claimsAt(iss, "x", now)
 	c["exp"] = now.Add(time.Minute).Unix()
-	tok := es.sign(t, c)
+	tok := es.Sign(t, c)
 	run(t, f, bearer(tok))
 	v := f.cache.get(tok)
 	if v == nil || v.tok != tok {

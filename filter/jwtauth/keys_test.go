@@ -82,7 +82,7 @@ func TestFirstFetchResumes(t *testing.T) {
 	srv.set(jwks(t, es), 200, gate)
 	f, _ := fetchFilter(t, srv.URL, FetchOptions{})
 	ch := make(chan filter.Result, 1)
-	r := bearer(es.sign(t, claimsAt(iss, "x", time.Now())))
+	r := bearer(es.Sign(t, claimsAt(iss, "x", time.Now())))
 	if res := f.OnRequest(r, func(res filter.Result) { ch <- res }); res.Verdict != filter.VerdictSuspend {
 		t.Fatalf("before the keys: got %s; want suspend", describe(res))
 	}
@@ -108,7 +108,7 @@ func TestFirstFetchTimesOut(t *testing.T) {
 	srv.set(nil, 200, make(chan struct{}))
 	f, _ := fetchFilter(t, srv.URL, FetchOptions{Timeout: time.Minute})
 	f.wait = 50 * time.Millisecond
-	got := describe(run(t, f, bearer(es.sign(t, claimsAt(iss, "x", time.Now())))))
+	got := describe(run(t, f, bearer(es.Sign(t, claimsAt(iss, "x", time.Now())))))
 	if want := "UNAVAILABLE: jwtauth: the issuer's signing keys are not loaded yet | retry-after: 1"; got != want {
 		t.Errorf("got %s; want %s", got, want)
 	}
@@ -122,10 +122,10 @@ func TestUnknownKidRefetch(t *testing.T) {
 	f, k := fetchFilter(t, srv.URL, FetchOptions{Refresh: time.Hour, MinRefetch: 200 * time.Millisecond})
 	waitFor(t, "the first set", k.Loaded)
 	now := time.Now()
-	if got := describe(run(t, f, bearer(old.sign(t, claimsAt(iss, "x", now))))); got != "continue" {
+	if got := describe(run(t, f, bearer(old.Sign(t, claimsAt(iss, "x", now))))); got != "continue" {
 		t.Fatalf("old key: got %s", got)
 	}
-	tok := rotated.sign(t, claimsAt(iss, "x", now))
+	tok := rotated.Sign(t, claimsAt(iss, "x", now))
 	time.Sleep(200 * time.Millisecond)
 	// Not at the URL yet: the refetch finds nothing, 401.
 	if got := describe(run(t, f, bearer(tok))); !strings.Contains(got, "signing key is unknown") {

@@ -2,10 +2,8 @@ package jwtauth
 
 import (
 	"crypto"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -15,30 +13,20 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/straitgw/strait/internal/testjwt"
 )
 
 const iss = "https://idp.example.com/"
 
-// hs256 signs claims with HMAC-SHA256 keyed by secret: the algorithm
-// confusion attack when secret is the issuer's public key.
-func hs256(kid string, secret []byte, claims map[string]any) string {
-	h, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT", "kid": kid})
-	p, _ := json.Marshal(claims)
-	enc := base64.RawURLEncoding.EncodeToString
-	in := enc(h) + "." + enc(p)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(in))
-	return in + "." + enc(m.Sum(nil))
-}
-
 func TestVerify(t *testing.T) {
 	now := time.Now()
 	rs := newSigner(t, "rsa-1", jose.RS256)
-	ps := signer{kid: "rsa-1", alg: jose.PS256, priv: rs.priv}
+	ps := testjwt.Key{KID: "rsa-1", Alg: jose.PS256, Priv: rs.Priv}
 	es := newSigner(t, "ec-1", jose.ES256)
 	ed := newSigner(t, "ed-1", jose.EdDSA)
 	stranger := newSigner(t, "ec-1", jose.ES256) // same kid, another key
-	es384 := signer{kid: "ec-1", alg: jose.ES384, priv: newSigner(t, "", jose.ES384).priv}
+	es384 := testjwt.Key{KID: "ec-1", Alg: jose.ES384, Priv: newSigner(t, "", jose.ES384).Priv}
 	f := staticFilter(t, Rule{Issuer: iss, Audiences: []string{"books", "shelves"}}, rs, es, ed)
 
 	with := func(edit func(map[string]any)) map[string]any {
@@ -47,37 +35,37 @@ func TestVerify(t *testing.T) {
 		return c
 	}
 	good := claimsAt(iss, "books", now)
-	pubDER, _ := x509.MarshalPKIXPublicKey(rs.priv.Public())
-	rsaPub := rs.priv.Public().(*rsa.PublicKey)
+	pubDER, _ := x509.MarshalPKIXPublicKey(rs.Priv.Public())
+	rsaPub := rs.Priv.Public().(*rsa.PublicKey)
 	tests := []struct {
 		name, tok string
 		want      error
 	}{
-		{"RS256", rs.sign(t, good), nil},
-		{"PS256", ps.sign(t, good), nil},
-		{"ES256", es.sign(t, good), nil},
-		{"EdDSA", ed.sign(t, good), nil},
-		{"no kid", signer{alg: jose.ES256, priv: es.priv}.sign(t, good), nil},
-		{"second audience", es.sign(t, with(func(c map[string]any) { c["aud"] = []string{"x", "shelves"} })), nil},
-		{"expired within leeway", es.sign(t, with(func(c map[string]any) { c["exp"] = now.Add(-10 * time.Second).Unix() })), nil},
-		{"expired", es.sign(t, with(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), ErrExpired},
-		{"no exp", es.sign(t, with(func(c map[string]any) { delete(c, "exp") })), ErrNoExpiry},
-		{"nbf ahead", es.sign(t, with(func(c map[string]any) { c["nbf"] = now.Add(time.Minute).Unix() })), ErrNotYetValid},
-		{"iat ahead", es.sign(t, with(func(c map[string]any) { c["iat"] = now.Add(time.Minute).Unix(); delete(c, "nbf") })), ErrIssuedInFuture},
-		{"wrong audience", es.sign(t, with(func(c map[string]any) { c["aud"] = "other" })), ErrAudience},
-		{"no audience", es.sign(t, with(func(c map[string]any) { delete(c, "aud") })), ErrAudience},
-		{"wrong issuer", es.sign(t, with(func(c map[string]any) { c["iss"] = "https://evil.example.com/" })), ErrIssuer},
-		{"unknown kid", signer{kid: "ec-9", alg: jose.ES256, priv: es.priv}.sign(t, good), ErrUnknownKey},
-		{"bad signature", stranger.sign(t, good), ErrSignature},
-		{"curve not the key's", es384.sign(t, good), ErrSignature},
-		{"alg not the key's", signer{kid: "ec-1", alg: jose.EdDSA, priv: ed.priv}.sign(t, good), ErrSignature},
-		{"tampered payload", tamper(es.sign(t, good)), ErrSignature},
+		{"RS256", rs.Sign(t, good), nil},
+		{"PS256", ps.Sign(t, good), nil},
+		{"ES256", es.Sign(t, good), nil},
+		{"EdDSA", ed.Sign(t, good), nil},
+		{"no kid", testjwt.Key{Alg: jose.ES256, Priv: es.Priv}.Sign(t, good), nil},
+		{"second audience", es.Sign(t, with(func(c map[string]any) { c["aud"] = []string{"x", "shelves"} })), nil},
+		{"expired within leeway", es.Sign(t, with(func(c map[string]any) { c["exp"] = now.Add(-10 * time.Second).Unix() })), nil},
+		{"expired", es.Sign(t, with(func(c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })), ErrExpired},
+		{"no exp", es.Sign(t, with(func(c map[string]any) { delete(c, "exp") })), ErrNoExpiry},
+		{"nbf ahead", es.Sign(t, with(func(c map[string]any) { c["nbf"] = now.Add(time.Minute).Unix() })), ErrNotYetValid},
+		{"iat ahead", es.Sign(t, with(func(c map[string]any) { c["iat"] = now.Add(time.Minute).Unix(); delete(c, "nbf") })), ErrIssuedInFuture},
+		{"wrong audience", es.Sign(t, with(func(c map[string]any) { c["aud"] = "other" })), ErrAudience},
+		{"no audience", es.Sign(t, with(func(c map[string]any) { delete(c, "aud") })), ErrAudience},
+		{"wrong issuer", es.Sign(t, with(func(c map[string]any) { c["iss"] = "https://evil.example.com/" })), ErrIssuer},
+		{"unknown kid", testjwt.Key{KID: "ec-9", Alg: jose.ES256, Priv: es.Priv}.Sign(t, good), ErrUnknownKey},
+		{"bad signature", stranger.Sign(t, good), ErrSignature},
+		{"curve not the key's", es384.Sign(t, good), ErrSignature},
+		{"alg not the key's", testjwt.Key{KID: "ec-1", Alg: jose.EdDSA, Priv: ed.Priv}.Sign(t, good), ErrSignature},
+		{"tampered payload", tamper(es.Sign(t, good)), ErrSignature},
 		{"alg none", unsigned(good), ErrAlgorithm},
-		{"HS256 keyed by the public key (DER)", hs256("rsa-1", pubDER, good), ErrAlgorithm},
-		{"HS256 keyed by the modulus", hs256("rsa-1", rsaPub.N.Bytes(), good), ErrAlgorithm},
+		{"HS256 keyed by the public key (DER)", testjwt.HS256("rsa-1", pubDER, good), ErrAlgorithm},
+		{"HS256 keyed by the modulus", testjwt.HS256("rsa-1", rsaPub.N.Bytes(), good), ErrAlgorithm},
 		{"two parts", "eyJhbGciOiJFUzI1NiJ9.e30", ErrMalformed},
 		{"garbage", "not-a-token", ErrMalformed},
-		{"payload not an object", es.signRaw(t, "[1,2]"), ErrMalformed},
+		{"payload not an object", es.SignRaw(t, []byte("[1,2]")), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,21 +78,6 @@ func TestVerify(t *testing.T) {
 			}
 		})
 	}
-}
-
-// signRaw signs an arbitrary payload.
-func (s signer) signRaw(t *testing.T, payload string) string {
-	t.Helper()
-	sg, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: s.priv}, (&jose.SignerOptions{}).WithHeader("kid", s.kid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jws, err := sg.Sign([]byte(payload))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := jws.CompactSerialize()
-	return out
 }
 
 // tamper changes the payload of a compact JWS, keeping its signature.
@@ -120,7 +93,7 @@ func TestVerifyNoAudienceConfigured(t *testing.T) {
 	es := newSigner(t, "ec-1", jose.ES256)
 	f := staticFilter(t, Rule{Issuer: iss}, es)
 	c := claimsAt(iss, "anything", time.Now())
-	if _, _, err := f.verify(es.sign(t, c), f.all, time.Now()); err != nil {
+	if _, _, err := f.verify(es.Sign(t, c), f.all, time.Now()); err != nil {
 		t.Fatalf("got %v; want any audience accepted", err)
 	}
 }
@@ -128,9 +101,9 @@ func TestVerifyNoAudienceConfigured(t *testing.T) {
 func TestParseJWKS(t *testing.T) {
 	es := newSigner(t, "ec-1", jose.ES256)
 	ed := newSigner(t, "ed-1", jose.EdDSA)
-	private, _ := json.Marshal(jose.JSONWebKey{Key: ed.priv, KeyID: "ed-priv"})
-	pub, _ := json.Marshal(es.jwk())
-	enc, _ := json.Marshal(jose.JSONWebKey{Key: es.priv.Public(), KeyID: "enc", Use: "enc"})
+	private, _ := json.Marshal(jose.JSONWebKey{Key: ed.Priv, KeyID: "ed-priv"})
+	pub, _ := json.Marshal(es.JWK())
+	enc, _ := json.Marshal(jose.JSONWebKey{Key: es.Priv.Public(), KeyID: "enc", Use: "enc"})
 	oct, _ := json.Marshal(jose.JSONWebKey{Key: []byte("0123456789abcdef0123456789abcdef"), KeyID: "oct"})
 	tests := []struct {
 		name, doc string
