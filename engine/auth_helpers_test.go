@@ -11,10 +11,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/straitgw/strait/internal/demo"
 	"github.com/straitgw/strait/internal/testutil"
 )
 
@@ -131,4 +133,24 @@ func httptestServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// reloadWith reloads e with its configuration as mod changes it.
+func reloadWith(t *testing.T, e *Engine, mod func(*Config)) {
+	t.Helper()
+	cfg := e.snap.Load().cfg
+	mod(&cfg)
+	if err := e.Reload(cfg, demo.Files()); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+}
+
+// waitUntil polls cond for up to 5s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
 }
