@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -260,7 +261,8 @@ func TestJWTKeysFromURL(t *testing.T) {
 }
 
 // TestJWTFirstFetch: requests that arrive before the first JWKS answer
-// wait for it instead of failing.
+// wait for it instead of failing, over REST and gRPC, and reach the
+// upstream with their claims.
 func TestJWTFirstFetch(t *testing.T) {
 	k := newAuthKeys(t)
 	up := startWho(t, "A")
@@ -270,11 +272,32 @@ func TestJWTFirstFetch(t *testing.T) {
 		_, _ = w.Write(testjwt.JWKS(t, k.es))
 	})
 	e := jwtGateway(t, up.addr, k, func(j *JWTConfig) { j.JWKSFile, j.JWKSURL = "", slow.URL })
-	time.AfterFunc(200*time.Millisecond, func() { close(release) })
+	time.AfterFunc(300*time.Millisecond, func() { close(release) })
+	tok := "Bearer " + k.es.Sign(t, testjwt.Claims(testIssuer, "books", time.Now()))
 	start := time.Now()
-	got := getREST(t, h1HTTPClient(), "http://"+e.Addr().String(), "/v1/shelves/1",
-		"Authorization", "Bearer "+k.es.Sign(t, testjwt.Claims(testIssuer, "books", time.Now())))
-	if got.status != 200 || time.Since(start) < 150*time.Millisecond {
-		t.Fatalf("got %v after %v; want 200 once the keys came", got, time.Since(start))
+	grpcDone := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var hdr metadata.MD
+		_, err := testutil.RawCall(metadata.AppendToOutgoingContext(ctx, "authorization", tok), grpcDial(t, e.Addr().String()),
+			"/bookstore.v1.Bookstore/GetShelf", []byte{0x08, 0x01}, grpc.Header(&hdr))
+		if err == nil && hdr.Get("x-upstream")[0] != "A" {
+			err = fmt.Errorf("answered by %v", hdr)
+		}
+		grpcDone <- err
+	}()
+	got := getREST(t, h1HTTPClient(), "http://"+e.Addr().String(), "/v1/shelves/1", "Authorization", tok)
+	if got.status != 200 || time.Since(start) < 200*time.Millisecond {
+		t.Fatalf("REST: got %v after %v; want 200 once the keys came", got, time.Since(start))
+	}
+	if err := <-grpcDone; err != nil {
+		t.Fatalf("gRPC: %v", err)
+	}
+	if n := up.calls.Load(); n != 2 {
+		t.Fatalf("upstream calls: %d; want 2", n)
+	}
+	if md := up.last(); strings.Join(md.Get("x-jwt-sub"), ",") != "user-1" {
+		t.Errorf("upstream metadata %v: want x-jwt-sub user-1", md)
 	}
 }
