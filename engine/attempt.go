@@ -237,7 +237,11 @@ func (l *leg) answer() {
 // an answer that is not UNAVAILABLE is a success; no answer (a lost
 // connection, a reset, the deadline) or UNAVAILABLE a failure.
 func (l *leg) report(code rpc.Code) {
+	o := l.down.obs()
+	o.setCode(code)
+	o.retries = l.tries + l.ptries
 	if l.ep != nil {
+		o.upstream = l.ep.Addr()
 		l.ep.Report(l.answered && code != rpc.CodeUnavailable)
 		l.ep = nil
 	}

@@ -35,6 +35,9 @@ type downstream interface {
 	// account counts n more (or fewer) bytes the exchange holds for the
 	// client, against its connection's and the gateway's budget.
 	account(n int)
+	// obs is the request's observation (observe.go), which the
+	// downstream ends with the response.
+	obs() *observation
 }
 
 // h2Response is an h2 stream as a downstream.
@@ -44,6 +47,7 @@ type h2Response struct {
 	w      *sockWriter // the connection's, whose backlog every stream shares
 	hdrs   []h2.Field  // scratch for the response HEADERS
 	more   []h2.Field  // setExtra's
+	o      observation
 }
 
 func (r *h2Response) head(status int, ctype string, fields []h2.Field, length int, end bool) {
@@ -57,16 +61,24 @@ func (r *h2Response) head(status int, ctype string, fields []h2.Field, length in
 	fs = append(fs, fields...)
 	fs = append(fs, r.more...)
 	r.hdrs = fs
+	r.o.head(status, fields)
 	_ = r.s.WriteHeaders(fs, end)
+	if end {
+		r.o.end()
+	}
 }
 
 func (r *h2Response) data(p []byte, end bool) {
+	if end {
+		defer r.o.end()
+	}
 	if r.noBody {
 		if end {
 			_ = r.s.WriteData(nil, true)
 		}
 		return
 	}
+	r.o.out += int64(len(p))
 	if err := r.s.WriteData(p, end); errors.Is(err, h2.ErrBufferFull) {
 		// The connection holds its limit (MaxConnBuffer) for a client
 		// that does not read: this stream goes, the others stay.
@@ -74,13 +86,23 @@ func (r *h2Response) data(p []byte, end bool) {
 	}
 }
 
-func (r *h2Response) trailers(fields []h2.Field) { _ = r.s.WriteHeaders(fields, true) }
-func (r *h2Response) abort(code h2.ErrCode)      { r.s.Reset(code) }
-func (r *h2Response) backlog() int               { return r.s.Buffered() + r.w.backlog() }
-func (r *h2Response) cork(b *upstream.Batch)     { b.Cork(r.s.Conn()) }
-func (r *h2Response) setExtra(fs []h2.Field)     { r.more = append(r.more[:0], fs...) }
-func (r *h2Response) extra() []h2.Field          { return r.more }
-func (r *h2Response) account(n int)              { r.w.account(n) }
+func (r *h2Response) trailers(fields []h2.Field) {
+	r.o.statusIn(fields)
+	_ = r.s.WriteHeaders(fields, true)
+	r.o.end()
+}
+
+func (r *h2Response) abort(code h2.ErrCode) {
+	r.s.Reset(code)
+	r.o.end()
+}
+
+func (r *h2Response) obs() *observation      { return &r.o }
+func (r *h2Response) backlog() int           { return r.s.Buffered() + r.w.backlog() }
+func (r *h2Response) cork(b *upstream.Batch) { b.Cork(r.s.Conn()) }
+func (r *h2Response) setExtra(fs []h2.Field) { r.more = append(r.more[:0], fs...) }
+func (r *h2Response) extra() []h2.Field      { return r.more }
+func (r *h2Response) account(n int)          { r.w.account(n) }
 
 // statusValue formats an HTTP status without allocating for common ones.
 func statusValue(status int) string {

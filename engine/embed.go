@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/rpc"
 	"github.com/straitgw/strait/transcode"
@@ -51,6 +52,8 @@ func (e *Engine) Do(ctx context.Context, req *Request) (*Response, error) {
 		r.timeout = max(time.Until(dl), time.Millisecond)
 	}
 	g := &gather{done: make(chan struct{})}
+	g.o.begin(e, filter.ProtocolREST, r.method, r.path)
+	g.o.in = int64(len(r.body))
 	x := e.start(s, nil, &r, g, nil, nil)
 	select {
 	case <-g.done:
@@ -72,6 +75,7 @@ type gather struct {
 	resp Response
 	more []h2.Field
 	done chan struct{}
+	o    observation
 }
 
 func (g *gather) head(status int, ctype string, fields []h2.Field, _ int, end bool) {
@@ -80,7 +84,9 @@ func (g *gather) head(status int, ctype string, fields []h2.Field, _ int, end bo
 	g.resp.Status, g.resp.ContentType = status, ctype
 	g.add(fields)
 	g.add(g.more)
+	g.o.head(status, fields)
 	if end {
+		g.o.end()
 		close(g.done)
 	}
 }
@@ -95,7 +101,9 @@ func (g *gather) data(p []byte, end bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.resp.Body = append(g.resp.Body, p...)
+	g.o.out += int64(len(p))
 	if end {
+		g.o.end()
 		close(g.done)
 	}
 }
@@ -104,6 +112,8 @@ func (g *gather) trailers(fields []h2.Field) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.add(fields)
+	g.o.statusIn(fields)
+	g.o.end()
 	close(g.done)
 }
 
@@ -112,6 +122,7 @@ func (g *gather) abort(h2.ErrCode) {
 	defer g.mu.Unlock()
 	st := rpc.New(rpc.CodeUnavailable, "upstream response cut short")
 	g.resp = Response{Status: 502, ContentType: ctypeJSON, Body: transcode.AppendStatusJSON(nil, st, nil)}
+	g.o.end()
 	close(g.done)
 }
 
@@ -120,3 +131,4 @@ func (g *gather) extra() []h2.Field      { return g.more }
 func (g *gather) account(int)            {}
 func (g *gather) backlog() int           { return 0 }
 func (g *gather) cork(*upstream.Batch)   {}
+func (g *gather) obs() *observation      { return &g.o }

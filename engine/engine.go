@@ -39,6 +39,11 @@ type Engine struct {
 	reloadMu    sync.Mutex   // one reload at a time
 	retryTokens atomic.Int64 // retry budget, thousandths of a token (attempt.go)
 
+	// observers hear of every finished request (observe.go); set before
+	// serving. obsKeep: one of them reads paths and request ids.
+	observers []func(*observation)
+	obsKeep   bool
+
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
 	conns    map[*conn]struct{} // open client connections, for Drain
@@ -217,6 +222,16 @@ func (s *snapshot) pool(svc protoreflect.FullName) *upstream.Pool {
 		return p
 	}
 	return s.def
+}
+
+// nameOf is the configured name of pool p ("" for nil).
+func (s *snapshot) nameOf(p *upstream.Pool) string {
+	for name, q := range s.byName {
+		if q == p && p != nil {
+			return name
+		}
+	}
+	return ""
 }
 
 // Router is the route table in force.

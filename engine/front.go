@@ -82,6 +82,7 @@ func (e *Engine) start(s *snapshot, b *upstream.Batch, req *request, down downst
 		defer own.End() // after every lock is released: it delivers callbacks
 	}
 	req.requestID = s.headers.requestIDOf(req)
+	down.obs().identified(req.requestID)
 	extra := s.responseExtra(req)
 	if s.cors != nil {
 		origin, pre, want := browser(req)
@@ -161,6 +162,7 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	}
 	msg, rej := s.prepareREST(m, req)
 	req.msg = msg
+	down.obs().routed(m.Route)
 	if rej != nil {
 		e.replyJSON(s, down, rej.status, rej.rpcStatus(), rej.fields())
 		return nil
@@ -174,16 +176,12 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	c.extra = down.extra()
 	// msg is the front end's scratch, untouched until this exchange ends.
 	c.prepare(fs, true, msg, true)
-	var err error
 	if c.startChain(s, req, m.Route, string(m.Route.Service), m.Route.GRPCPath) {
-		err = c.proceed(b, s, string(m.Route.Service))
+		if err := c.proceed(b, s, string(m.Route.Service)); err != nil {
+			c.fail(unavailable(err)) // 503
+		}
 	}
 	c.mu.Unlock()
-	if err != nil {
-		c.cancel()
-		e.replyJSON(s, down, 503, unavailable(err), nil)
-		return nil
-	}
 	return c
 }
 
@@ -227,7 +225,9 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 	r.policy = s.retries[svc]
 	r.extra = down.extra()
 	r.prepare(fs, req.end, body, owned)
-	if !r.startChain(s, req, s.router.Lookup(path), string(svc), path) {
+	rt := s.router.Lookup(path)
+	down.obs().routed(rt)
+	if !r.startChain(s, req, rt, string(svc), path) {
 		if !r.done {
 			r.waiting = true // a suspended filter: hold the body meanwhile
 		}

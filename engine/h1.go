@@ -35,6 +35,7 @@ type h1Conn struct {
 	state    h1State
 	draining bool // every response from now on is the connection's last
 	resp     h1Response
+	o        observation   // the request in flight's
 	more     []h2.Field    // fields every head of the response carries (setExtra)
 	cur      exchange      // the exchange in flight, for cancel and drained
 	done     chan struct{} // a response ended (buffered: wakeups may be spurious)
@@ -129,10 +130,12 @@ func (h *h1Conn) head(status int, ctype string, fields []h2.Field, length int, e
 	h.mu.Unlock()
 	h.out = appendH1Head(h.out[:0], status, ctype, length, ka, fields)
 	h.out = appendH1Fields(h.out, extra)
+	h.o.head(status, fields)
 	if !end {
 		h.w.write(h.out, false) // flushed with the body
 		return
 	}
+	h.o.end()
 	h.emit(h.out, true)
 }
 
@@ -150,6 +153,13 @@ func (h *h1Conn) send(p []byte, trailers []h2.Field, end bool) {
 	h.mu.Unlock()
 	if dead {
 		return
+	}
+	if !noBody {
+		h.o.out += int64(len(p))
+	}
+	if end {
+		h.o.statusIn(trailers)
+		h.o.end()
 	}
 	if noBody { // HEAD: the head said all
 		if end {
@@ -184,6 +194,7 @@ func (h *h1Conn) emit(b []byte, end bool) {
 // abort ends a response that cannot be finished: the client learns it
 // from the connection closing before the body's end.
 func (h *h1Conn) abort(h2.ErrCode) {
+	h.o.end()
 	h.mu.Lock()
 	h.state, h.cur = h1Closing, nil
 	h.mu.Unlock()
@@ -191,6 +202,8 @@ func (h *h1Conn) abort(h2.ErrCode) {
 }
 
 func (h *h1Conn) backlog() int { return h.w.backlog() }
+
+func (h *h1Conn) obs() *observation { return &h.o }
 
 // cork does nothing: an HTTP/1.1 response is flushed by its own writer.
 func (h *h1Conn) cork(*upstream.Batch) {}

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/straitgw/strait/engine/http1"
+	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/rpc"
 )
@@ -59,6 +60,7 @@ func (h *h1Conn) readFailed(err error) {
 	var he *http1.Error
 	if errors.As(err, &he) {
 		h.begin(false, true, false)
+		h.o.begin(h.c.e, filter.ProtocolREST, "", nil)
 		h.c.e.replyJSON(h.c.e.snap.Load(), h, he.Status, rpc.New(localCode(he.Status), he.Msg), nil)
 	}
 	_ = h.c.nc.Close()
@@ -77,6 +79,8 @@ func (h *h1Conn) dispatch() {
 		match: &h.match, msg: h.msg, fields: h.fields,
 	}
 	req.kind = classify(req.ctype)
+	h.o.begin(h.c.e, protocolOf(req.kind), req.method, req.path)
+	h.o.in = int64(len(req.body))
 	if req.kind == kindGRPC {
 		s := h.c.e.snap.Load()
 		h.c.e.replyJSON(s, h, 415, rpc.New(rpc.CodeInvalidArgument, "native gRPC needs HTTP/2; use h2c on this port"), nil)

@@ -82,6 +82,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 	}
 	req.kind = classify(req.ctype)
 	down := &h2Response{s: s, w: h.w, noBody: req.method == "HEAD"}
+	down.o.begin(e, protocolOf(req.kind), req.method, req.path)
 	if req.kind != kindREST {
 		x := e.start(snap, &h.batch, req, down, s, &h.batch)
 		return x.(*relay)
@@ -151,6 +152,7 @@ func (r *h2REST) dispatch() {
 	}
 	r.req = nil
 	req.body, req.end = r.body, true
+	r.down.o.in = int64(len(r.body))
 	if c, ok := r.e.start(r.snap, r.batch, req, r.down, nil, nil).(*call); ok {
 		r.call.Store(c)
 	}

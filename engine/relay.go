@@ -153,6 +153,7 @@ func (r *relay) endWithoutTrailers() {
 }
 
 func (r *relay) requestData(s *h2.Stream, p []byte, end bool) {
+	r.down.obs().in += int64(len(p))
 	if r.done || r.up == nil && !r.waiting {
 		s.Consume(len(p))
 		return
@@ -246,6 +247,8 @@ func (r *relay) abandon() {
 	if !r.done {
 		r.done = true
 		r.stopTimer()
+		r.down.obs().gone()
+		r.filtersDone(rpc.New(rpc.CodeCanceled, "the client left"))
 	}
 	r.resetUp()
 }
@@ -303,6 +306,7 @@ func (r *relay) end(code rpc.Code) {
 	r.done = true
 	r.stopTimer()
 	r.report(code)
+	r.filtersDone(rpc.New(code, ""))
 	r.e.metrics.countStatus(code)
 }
 
