@@ -120,6 +120,8 @@ func TestValidateJWTAndCanary(t *testing.T) {
 			"jwt[0]: give one of jwks_file and jwks_url"},
 		{"jwt bad file", func(c *Config) { c.JWT = []JWTConfig{{Issuer: "i", JWKSFile: bad}} },
 			"jwt[0].jwks_file: " + bad + ": jwtauth: the JWKS has no usable public signing key"},
+		{"jwt not a file", func(c *Config) { c.JWT = []JWTConfig{{Issuer: "i", JWKSFile: "/dev/null"}} },
+			"jwt[0].jwks_file: /dev/null: not a regular file"},
 		{"jwt no file", func(c *Config) { c.JWT = []JWTConfig{{Issuer: "i", JWKSFile: "/nonexistent/k.json"}} },
 			"jwt[0].jwks_file: /nonexistent/k.json: no such file or directory"},
 		{"jwt refresh with a file", func(c *Config) { o := ok; o.JWKSRefresh = time.Minute; c.JWT = []JWTConfig{o} },

@@ -183,8 +183,16 @@ func isHeaderName(s string) bool {
 	return true
 }
 
-// readJWKS reads and checks a JWKS file.
+// readJWKS reads and checks a JWKS file: a regular file (a FIFO or a
+// device would block or never end), at most MaxJWKSBytes.
 func readJWKS(name string) ([]byte, error) {
+	st, err := os.Stat(name) // before Open: opening a FIFO blocks
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", name)
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, unwrapPath(err)
