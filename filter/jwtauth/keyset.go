@@ -74,12 +74,18 @@ func parseJWKS(data []byte) (*keySet, error) {
 	return ks, nil
 }
 
-// usable reports whether a JWK can verify signatures here.
+// usable reports whether a JWK can verify signatures here: a public
+// signing key whose "alg", when it names one, is an accepted algorithm
+// of its type.
 func usable(k *jose.JSONWebKey) bool {
 	if !k.Valid() || (k.Use != "" && k.Use != "sig") {
 		return false
 	}
-	switch pub := k.Public().Key.(type) {
+	pub := k.Public().Key
+	if k.Algorithm != "" && !fits(key{pub: pub, alg: k.Algorithm}, k.Algorithm) {
+		return false
+	}
+	switch pub := pub.(type) {
 	case *rsa.PublicKey:
 		return pub.N.BitLen() >= minRSABits
 	case *ecdsa.PublicKey, ed25519.PublicKey:

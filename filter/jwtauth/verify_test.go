@@ -105,6 +105,7 @@ func TestParseJWKS(t *testing.T) {
 	pub, _ := json.Marshal(es.JWK())
 	enc, _ := json.Marshal(jose.JSONWebKey{Key: es.Priv.Public(), KeyID: "enc", Use: "enc"})
 	oct, _ := json.Marshal(jose.JSONWebKey{Key: []byte("0123456789abcdef0123456789abcdef"), KeyID: "oct"})
+	hsAlg, _ := json.Marshal(jose.JSONWebKey{Key: es.Priv.Public(), KeyID: "hs", Algorithm: "HS256"})
 	tests := []struct {
 		name, doc string
 		kids      []string
@@ -114,6 +115,7 @@ func TestParseJWKS(t *testing.T) {
 		{"private counts as public", `{"keys":[` + string(private) + `]}`, []string{"ed-priv"}, false},
 		{"odd keys skipped", `{"keys":[` + string(oct) + `,` + string(enc) + `,{"kty":"XYZ"},` + string(pub) + `]}`, []string{"ec-1"}, false},
 		{"only symmetric", `{"keys":[` + string(oct) + `]}`, nil, true},
+		{"alg not its type", `{"keys":[` + string(hsAlg) + `]}`, nil, true},
 		{"empty", `{"keys":[]}`, nil, true},
 		{"not JSON", `{"keys":`, nil, true},
 	}
