@@ -80,4 +80,3 @@ func FuzzParseJWKS(f *testing.F) {
 		}
 	})
 }
-
