@@ -16,7 +16,11 @@ type builtinMaker func(e *Engine, cfg *Config, old *snapshot) ([]filter.Entry, e
 // authentication first (its claims may key a rate limit), then rate
 // limits, then routing choices. A Go program's own (Config.Filters) run
 // after all of them.
-var builtinMakers = []builtinMaker{makeRateLimits}
+var builtinMakers = []builtinMaker{
+	makeJWT,        // authentication (filter_builtin.go)
+	makeRateLimits, // rate limits (ratelimit.go)
+	makeCanary,     // routing choices, last
+}
 
 // filtersOf builds the chain entries of cfg.
 func (e *Engine) filtersOf(cfg *Config, old *snapshot) ([]filter.Entry, error) {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/straitgw/strait/filter"
@@ -27,8 +28,7 @@ func (s *snapshot) chainFor(rt *transcode.Route, svc, rpcPath string) filter.Cha
 			return c
 		}
 	}
-	_, method, _ := strings.Cut(strings.TrimPrefix(rpcPath, "/"), "/")
-	return filter.For(s.filters, filter.Route{Service: svc, Method: method})
+	return filter.For(s.filters, filterRoute(nil, svc, rpcPath))
 }
 
 // compileChains builds every route's chain once.
@@ -38,13 +38,22 @@ func (s *snapshot) compileChains() {
 	}
 	s.chains = map[*transcode.Route]filter.Chain{}
 	for _, rt := range s.router.All() {
-		_, method, _ := strings.Cut(strings.TrimPrefix(rt.GRPCPath, "/"), "/")
-		r := filter.Route{Service: string(rt.Service), Method: method}
-		if !rt.Default {
-			r.HTTPMethod, r.Template = rt.HTTPMethod, rt.Template
-		}
-		s.chains[rt] = filter.For(s.filters, r)
+		s.chains[rt] = filter.For(s.filters, filterRoute(rt, string(rt.Service), rt.GRPCPath))
 	}
+}
+
+// filterRoute is a route as selectors see it: rt's (nil for a gRPC path
+// no route knows: then svc and rpcPath's method, views if they are).
+func filterRoute(rt *transcode.Route, svc, rpcPath string) filter.Route {
+	if rt != nil {
+		svc, rpcPath = string(rt.Service), rt.GRPCPath
+	}
+	_, method, _ := strings.Cut(strings.TrimPrefix(rpcPath, "/"), "/")
+	r := filter.Route{Service: svc, Method: method}
+	if rt != nil && !rt.Default {
+		r.HTTPMethod, r.Template = rt.HTTPMethod, rt.Template
+	}
+	return r
 }
 
 // filtering is a leg's progress through its chain.
@@ -139,6 +148,7 @@ func (l *leg) startChain(s *snapshot, req *request, rt *transcode.Route, svc, rp
 		return true
 	}
 	l.freq = newFilterRequest(req, svc, rpcPath)
+	l.freq.route = filterRoute(rt, svc, rpcPath)
 	l.resume = func() {
 		if err := l.proceed(nil, s, svc); err != nil {
 			l.giveUp(unavailable(err))
@@ -154,6 +164,9 @@ func (l *leg) startChain(s *snapshot, req *request, rt *transcode.Route, svc, rp
 // proceed sends the first attempt once the filters let it through.
 func (l *leg) proceed(b *upstream.Batch, s *snapshot, svc string) error {
 	if l.freq != nil {
+		if len(l.freq.dropped) > 0 {
+			l.fields = slices.DeleteFunc(l.fields, func(f h2.Field) bool { return !l.freq.keep(f) })
+		}
 		l.fields = append(l.fields, l.freq.added...)
 	}
 	return l.begin(b, s.upstreamOf(l, svc))

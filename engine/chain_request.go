@@ -21,6 +21,8 @@ type filterRequest struct {
 	added                         []h2.Field // SetMetadata's, owned
 	upstream                      string
 	values                        map[any]any
+	route                         filter.Route // its strings are views until own
+	dropped                       []string     // client headers kept from upstream
 	owned                         bool
 }
 
@@ -47,6 +49,8 @@ func (r *filterRequest) own() {
 	r.owned = true
 	r.method, r.path = strings.Clone(r.method), strings.Clone(r.path)
 	r.service, r.rpc = strings.Clone(r.service), strings.Clone(r.rpc)
+	rt := &r.route
+	rt.Service, rt.Method = strings.Clone(rt.Service), strings.Clone(rt.Method)
 	meta := make([]h2.Field, len(r.meta))
 	for i, f := range r.meta {
 		meta[i] = h2.Field{Name: strings.Clone(f.Name), Value: strings.Clone(f.Value)}
@@ -77,6 +81,25 @@ func (r *filterRequest) SetMetadata(name, value string) {
 }
 
 func (r *filterRequest) SetUpstream(name string) { r.upstream = strings.Clone(name) }
+
+// Route is the route the request matched (filter.RouteOf).
+func (r *filterRequest) Route() filter.Route { return r.route }
+
+// DropMetadata keeps the client's header name from going upstream
+// (filter.DropMetadata); proceed applies it.
+func (r *filterRequest) DropMetadata(name string) {
+	r.dropped = append(r.dropped, strings.ToLower(name))
+}
+
+// keep reports whether an upstream field survives DropMetadata.
+func (r *filterRequest) keep(f h2.Field) bool {
+	for _, n := range r.dropped {
+		if f.Name == n {
+			return false
+		}
+	}
+	return true
+}
 
 func (r *filterRequest) Value(key any) any { return r.values[key] }
 

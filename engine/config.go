@@ -25,6 +25,12 @@ type Config struct {
 	// RateLimits are token buckets applied before requests go upstream
 	// (ratelimit.go); each applies to every route unless it names some.
 	RateLimits []RateLimitConfig `yaml:"rate_limits"`
+	// JWT lists the accepted token issuers and the routes each guards
+	// (config_jwt.go).
+	JWT []JWTConfig `yaml:"jwt"`
+	// Canary sends part of a route's traffic to another upstream
+	// (config_canary.go).
+	Canary []CanaryConfig `yaml:"canary"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.
@@ -226,6 +232,7 @@ func (c *Config) Defaults() {
 		setDefault(&u.KeepaliveTimeout, DefaultKeepaliveTimeout)
 	}
 	c.rateLimitDefaults()
+	c.jwtDefaults()
 	for i := range c.Services {
 		if r := &c.Services[i].Retry; r.MaxAttempts > 0 {
 			setDefault(&r.InitialBackoff, 50*time.Millisecond)

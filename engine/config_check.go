@@ -104,6 +104,8 @@ func (c *Config) Validate() error {
 	k.tls()
 	k.upstreams()
 	k.services()
+	k.jwt()
+	k.canary()
 	k.bounds()
 	k.rateLimits()
 	if len(k.problems) > 0 {

@@ -51,6 +51,7 @@ func LoadConfig(path string) (Config, error) {
 		}
 	}
 	c.resolveTLSPaths(dir)
+	c.resolveJWKSPaths(dir)
 	return c, nil
 }
 
@@ -154,6 +155,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.structure(n, v, path)
 	case v.Kind() == reflect.Slice:
 		d.sequence(n, v, path)
+	case v.Kind() == reflect.Map:
+		d.mapping(n, v, path)
 	default:
 		d.scalar(n, v, path)
 	}
@@ -194,6 +197,30 @@ func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
 		d.decode(e, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
 	}
 	v.Set(s)
+}
+
+// mapping decodes a mapping with free keys (forward_claims) into a map
+// keyed by string, rejecting repeated keys.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, path, "want a mapping, got %s", describe(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		kp := join(path, k.Value)
+		if prev := seen[k.Value]; prev != nil {
+			d.fail(k, kp, "repeated key (first at line %d)", prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, e, kp)
+		m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), e)
+	}
+	v.Set(m)
 }
 
 func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {

@@ -23,6 +23,8 @@ func TestImportRules(t *testing.T) {
 		"engine":           {"perf", "cmd", "hertzgw"},
 		"filter":           {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
 		"filter/ratelimit": {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
+		"filter/jwtauth":   {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
+		"filter/canary":    {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)

@@ -127,6 +127,9 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 		byName: map[string]*upstream.Pool{}, bySvc: map[protoreflect.FullName]*upstream.Pool{},
 		keys: map[string]string{}, retries: compileRetries(cfg.Services), headers: compileHeaders(cfg.Headers, len(cfg.CORS.AllowOrigins) > 0),
 		cors: compileCORS(cfg.CORS, strings.ToLower(cfg.Headers.RequestID))}
+	if err := cfg.checkSelectors(router); err != nil {
+		return nil, err
+	}
 	if s.filters, err = e.filtersOf(&cfg, old); err != nil {
 		return nil, err
 	}

@@ -194,7 +194,7 @@ func TestServeSomeEndpointsDown(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	r := strait(t, "check", "--config", "../../examples/strait.yaml")
-	if r.code != 0 || !strings.Contains(r.stdout, "examples/strait.yaml: OK (1 upstreams, ") {
+	if r.code != 0 || !strings.Contains(r.stdout, "examples/strait.yaml: OK (2 upstreams, ") {
 		t.Errorf("example: got %d %q %q; want OK", r.code, r.stdout, r.stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")

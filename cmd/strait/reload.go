@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -125,7 +126,7 @@ func (r *reloader) watch(cfg engine.Config) {
 	paths := append([]string{cfg.Source()}, cfg.Descriptors...)
 	// The upstreams' TLS files reload everything (their pools dial anew);
 	// the listener's swap its certificates only.
-	r.add(r.files, append(paths, cfg.UpstreamTLSPaths()...))
+	r.add(r.files, slices.Concat(paths, cfg.UpstreamTLSPaths(), cfg.JWKSPaths()))
 	r.add(r.certs, cfg.ListenTLSPaths())
 }
 

@@ -1,0 +1,5 @@
+//go:build race
+
+package canary
+
+func init() { raceEnabled = true }
