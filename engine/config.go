@@ -22,6 +22,9 @@ type Config struct {
 	// TLS, with cert_file and key_file, makes the listen port TLS only
 	// (config_tls.go).
 	TLS TLSConfig `yaml:"tls"`
+	// AccessLog, with a path, writes a JSON line per request
+	// (config_access.go).
+	AccessLog AccessLogConfig `yaml:"access_log"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.

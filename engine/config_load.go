@@ -51,6 +51,7 @@ func LoadConfig(path string) (Config, error) {
 		}
 	}
 	c.resolveTLSPaths(dir)
+	c.resolveAccessLogPath(dir)
 	return c, nil
 }
 

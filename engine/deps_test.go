@@ -21,6 +21,8 @@ func TestImportRules(t *testing.T) {
 		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
 		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
 		"engine":        {"perf", "cmd", "hertzgw"},
+		"accesslog":     {"engine", "upstream", "transcode", "h2", "filter", "metric", "perf", "cmd"},
+		"metric":        {"engine", "transcode", "h2", "accesslog", "perf", "cmd"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)

@@ -307,7 +307,6 @@ func (r *relay) end(code rpc.Code) {
 	r.stopTimer()
 	r.report(code)
 	r.filtersDone(rpc.New(code, ""))
-	r.e.metrics.countStatus(code)
 }
 
 // statusOf reads grpc-status from a header block; none is UNKNOWN.

@@ -192,6 +192,27 @@ func TestRouterLookupAndRoutes(t *testing.T) {
 	}
 }
 
+// TestMethodIndex: every route of a method, the default one included,
+// carries the method's place in Methods.
+func TestMethodIndex(t *testing.T) {
+	r := loadTestRouter(t, RouterOptions{})
+	ms := r.Methods()
+	if len(ms) != 15 {
+		t.Fatalf("Methods: %d; want 15", len(ms))
+	}
+	for _, rt := range r.All() {
+		if i := rt.MethodIndex; i < 0 || i >= len(ms) || ms[i] != rt.Method {
+			t.Errorf("%s: MethodIndex %d names %v", rt.Info(), i, ms[min(max(i, 0), len(ms)-1)].FullName())
+		}
+	}
+	for i, md := range ms {
+		rt := r.Lookup("/" + string(md.Parent().FullName()) + "/" + string(md.Name()))
+		if rt == nil || rt.MethodIndex != i {
+			t.Errorf("%s: default route %v; want MethodIndex %d", md.FullName(), rt, i)
+		}
+	}
+}
+
 func TestRouteFlags(t *testing.T) {
 	r := loadTestRouter(t, RouterOptions{})
 	tests := []struct {
