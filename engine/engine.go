@@ -70,7 +70,7 @@ type snapshot struct {
 	cors    *corsPolicy // nil: CORS off
 	filters []filter.Entry
 	chains  map[*transcode.Route]filter.Chain
-	def     *upstream.Pool // services not listed go here
+	def     *upstream.Pool  // services not listed go here
 	methods []*metric.Route // each method's metric children, by Route.MethodIndex
 }
 
