@@ -68,11 +68,11 @@ func methodName(m string) string {
 	return strings.Clone(m)
 }
 
-// identified records the request id (a view of the request, or made by
-// the gateway): copied when kept.
+// identified records the request id, when kept: requestIDOf's, which
+// is owned already (a copy of the client's, or made by the gateway).
 func (o *observation) identified(requestID string) {
 	if o.e != nil && o.e.keepsPaths() {
-		o.requestID = strings.Clone(requestID)
+		o.requestID = requestID
 	}
 }
 

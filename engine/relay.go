@@ -243,7 +243,7 @@ func (r *relay) cancel() {
 }
 
 func (r *relay) abandon() {
-	r.ep = nil // the client left: says nothing of the endpoint
+	r.leave()
 	if !r.done {
 		r.done = true
 		r.stopTimer()

@@ -126,8 +126,10 @@ func compareRoutes(a, b *Route) int {
 
 // Match finds the route of method and path (the request target without
 // its query). Errors are *HTTPError: 404 no route, 405 the path has routes
-// for other methods only, 400 a malformed percent escape.
+// for other methods only, 400 a malformed percent escape; m.Route is
+// then nil (a reused Match forgets its last route).
 func (r *Router) Match(method string, path []byte, m *Match) error {
+	m.Route = nil
 	pct := false
 	for i, c := range path { // one pass: paths are short, calls cost more
 		if c == '%' {

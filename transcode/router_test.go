@@ -213,6 +213,19 @@ func TestMethodIndex(t *testing.T) {
 	}
 }
 
+// TestMatchForgets: a reused Match that fails to match has no route,
+// not the last one it matched.
+func TestMatchForgets(t *testing.T) {
+	r := loadTestRouter(t, RouterOptions{})
+	var m Match
+	if err := r.Match("GET", []byte("/v1/things/x"), &m); err != nil || m.Route == nil {
+		t.Fatalf("Match: %v, %v", err, m.Route)
+	}
+	if err := r.Match("GET", []byte("/nowhere"), &m); err == nil || m.Route != nil {
+		t.Errorf("no route: err %v, Route %v; want an error and nil", err, m.Route != nil)
+	}
+}
+
 func TestRouteFlags(t *testing.T) {
 	r := loadTestRouter(t, RouterOptions{})
 	tests := []struct {
