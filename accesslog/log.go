@@ -17,7 +17,7 @@ import (
 // Defaults for a zero Options.
 const (
 	DefaultQueue      = 8192                   // entries waiting for the writer
-	DefaultFlushEvery = 100 * time.Millisecond // longest a line waits while lines keep coming
+	DefaultFlushEvery = 100 * time.Millisecond // how long lines gather before a write
 )
 
 // Stdout is the path that names the process's standard output.
@@ -118,13 +118,17 @@ func (l *Log) Add(e *Entry) {
 		l.dropped.Add(1)
 		return
 	}
-	first := len(l.queue) == 0
+	n := len(l.queue)
 	l.queue = append(l.queue, *e)
 	l.mu.Unlock()
-	if first { // the writer waits only on an empty queue
+	if n == 0 || n+1 == l.high() { // the first line wakes an idle writer; a filling queue, a gathering one
 		l.signal()
 	}
 }
+
+// high is the queue length that has the writer write before its
+// gathering time is up.
+func (l *Log) high() int { return max(l.max/4, 1) }
 
 func (l *Log) signal() {
 	select {
@@ -172,15 +176,25 @@ func (l *Log) Close() error {
 func (l *Log) Written() uint64 { return l.written.Load() }
 func (l *Log) Dropped() uint64 { return l.dropped.Load() }
 
-// take waits for work and takes all of it: the queued entries, the
-// output switches among them, and whether the Log is closed.
+// hasWork reports queued lines, an output switch, or Close.
+func (l *Log) hasWork() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queue) > 0 || len(l.moves) > 0 || l.closed
+}
+
+// urgent reports work that should not wait: a filling queue, an output
+// switch, or Close.
+func (l *Log) urgent() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.queue) >= l.high() || len(l.moves) > 0 || l.closed
+}
+
+// take takes all the work: the queued entries, the output switches
+// among them, and whether the Log is closed.
 func (l *Log) take() ([]Entry, []move, bool) {
 	l.mu.Lock()
-	for len(l.queue) == 0 && len(l.moves) == 0 && !l.closed {
-		l.mu.Unlock()
-		<-l.wake
-		l.mu.Lock()
-	}
 	batch, moves, closed := l.queue, l.moves, l.closed
 	l.queue, l.spare, l.moves = l.spare[:0], nil, nil
 	l.mu.Unlock()
@@ -188,10 +202,9 @@ func (l *Log) take() ([]Entry, []move, bool) {
 }
 
 // recycle gives a written batch back as the next queue's storage.
-func (l *Log) recycle(batch []Entry) bool {
+func (l *Log) recycle(batch []Entry) {
 	clear(batch) // let the strings go
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.spare = batch[:0]
-	return len(l.queue) == 0
 }

@@ -10,17 +10,21 @@ type writer struct {
 	out     *sink
 	bw      *bufio.Writer
 	line    []byte
-	flushed time.Time
 	pending int // lines buffered since the last flush
 }
 
-// run writes batches until Close. It flushes when the queue is empty
-// after a batch, and at least every flushEvery while lines keep coming,
-// so a line waits in the buffer for a short while at most.
+// run writes batches until Close. Idle, it waits for a first line; then
+// it lets lines gather for flushEvery (less when the queue reaches its
+// high-water mark, Reopen or Close call), writes them all and flushes.
+// So a busy gateway pays one wakeup and one write(2) per batch, not per
+// line, and a line reaches the output within about flushEvery.
 func (l *Log) run(out *sink) {
 	defer close(l.done)
-	w := &writer{out: out, bw: bufio.NewWriterSize(out.w, 64<<10), flushed: time.Now()}
+	w := &writer{out: out, bw: bufio.NewWriterSize(out.w, 64<<10)}
+	timer := time.NewTimer(l.flushEvery)
+	timer.Stop()
 	for {
+		l.gather(timer)
 		batch, moves, closed := l.take()
 		for i := range batch {
 			for len(moves) > 0 && moves[0].at == i {
@@ -34,15 +38,33 @@ func (l *Log) run(out *sink) {
 		for _, m := range moves { // after the batch's last line
 			l.move(w, m.to)
 		}
-		idle := l.recycle(batch)
+		l.recycle(batch)
+		l.flush(w)
 		if closed {
-			l.flush(w)
 			w.out.close()
 			return
 		}
-		if idle || time.Since(w.flushed) >= l.flushEvery {
-			l.flush(w)
-		}
+	}
+}
+
+// gather waits until there is work, then up to flushEvery for more, or
+// less when the queue fills up or an output switch or Close is waiting.
+func (l *Log) gather(timer *time.Timer) {
+	for !l.hasWork() {
+		<-l.wake
+	}
+	select { // a token from the first line is spent: only urgency wakes us now
+	case <-l.wake:
+	default:
+	}
+	if l.urgent() {
+		return
+	}
+	timer.Reset(l.flushEvery)
+	select {
+	case <-timer.C:
+	case <-l.wake:
+		timer.Stop()
 	}
 }
 
@@ -58,7 +80,6 @@ func (l *Log) move(w *writer, to *sink) {
 // disk, a closed pipe) are counted as dropped and the buffer starts
 // afresh, so the next write tries again.
 func (l *Log) flush(w *writer) {
-	w.flushed = time.Now()
 	if w.pending == 0 {
 		return
 	}
