@@ -218,7 +218,7 @@ func TestExampleConfig(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || len(c.Upstreams) != 1 || c.Upstreams[0].ConnsPerEndpoint != 2 {
+	if c.Listen != "127.0.0.1:8080" || len(c.Upstreams) != 1 || c.Upstreams[0].ConnsPerEndpoint != 2 || c.AccessLog.Path != "stdout" {
 		t.Errorf("got %+v", c)
 	}
 }
