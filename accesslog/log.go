@@ -26,6 +26,13 @@ const Stdout = "stdout"
 // ErrClosed is returned by Reopen after Close.
 var ErrClosed = errors.New("accesslog: closed")
 
+// ErrStuck is returned by Close when the output did not take the last
+// lines within closeWait (a pipe nobody reads): shutdown goes on.
+var ErrStuck = errors.New("accesslog: output stuck, last lines not written")
+
+// closeWait bounds how long Close waits for the writer.
+var closeWait = 5 * time.Second
+
 // Options tune a Log; zero fields take the defaults.
 type Options struct {
 	Queue      int
@@ -161,14 +168,18 @@ func (l *Log) Reopen(path string) error {
 }
 
 // Close writes what is queued, flushes and closes the output; entries
-// added later are dropped. It waits for the writer.
+// added later are dropped. It waits for the writer, up to closeWait.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	l.closed = true
 	l.mu.Unlock()
 	l.signal()
-	<-l.done
-	return nil
+	select {
+	case <-l.done:
+		return nil
+	case <-time.After(closeWait):
+		return ErrStuck
+	}
 }
 
 // Written counts lines written; Dropped counts entries lost: the queue

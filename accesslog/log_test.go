@@ -130,6 +130,20 @@ func TestLogDropsWhenFull(t *testing.T) {
 	}
 }
 
+// TestLogCloseStuck: Close gives up on an output that never takes its
+// lines, so a shutdown cannot hang on a pipe nobody reads.
+func TestLogCloseStuck(t *testing.T) {
+	defer func(d time.Duration) { closeWait = d }(closeWait)
+	closeWait = 50 * time.Millisecond
+	out := &stuck{release: make(chan struct{})}
+	defer close(out.release)
+	l := New(out, Options{})
+	l.Add(entry(1))
+	if err := l.Close(); err != ErrStuck {
+		t.Errorf("Close: %v; want ErrStuck", err)
+	}
+}
+
 // TestLogReopen: after a rename (log rotation), Reopen of the same path
 // starts a new file; lines before it stay in the renamed one, none is
 // lost. Reopen to another path switches files; "" discards.

@@ -187,6 +187,8 @@ func (e *Engine) closeTelemetry() {
 	defer e.reloadMu.Unlock()
 	if f := e.telemetry.file.Load(); f != nil {
 		e.telemetry.log.Store(nil)
-		_ = f.Close()
+		if err := f.Close(); err != nil {
+			e.log.Warn("access log", "err", err)
+		}
 	}
 }
