@@ -27,6 +27,7 @@ func startAdmin(addr string, e *Engine) (*adminServer, error) {
 		e.writeTraffic(w)
 		e.tlsm.write(w)
 		fmt.Fprintf(w, "# TYPE strait_goroutines gauge\nstrait_goroutines %d\n", runtime.NumGoroutine())
+		e.writeMetrics(w)
 	})
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {

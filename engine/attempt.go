@@ -261,6 +261,18 @@ func (l *leg) report(code rpc.Code) {
 	}
 }
 
+// leave records the endpoint and retries of an exchange whose client
+// left, without a report: the client's leaving says nothing of the
+// endpoint.
+func (l *leg) leave() {
+	o := l.down.obs()
+	o.retries = l.tries + l.ptries
+	if l.ep != nil {
+		o.upstream = l.ep.Addr()
+		l.ep = nil
+	}
+}
+
 // keepBody keeps request bytes sent while a resend is still possible.
 func (l *leg) keepBody(p []byte) {
 	if !l.keep {

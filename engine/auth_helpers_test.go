@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -135,22 +134,12 @@ func httptestServer(t *testing.T, h http.HandlerFunc) *httptest.Server {
 	return s
 }
 
-// reloadWith reloads e with its configuration as mod changes it.
-func reloadWith(t *testing.T, e *Engine, mod func(*Config)) {
+// mustReload reloads e with its configuration as mod changes it.
+func mustReload(t *testing.T, e *Engine, mod func(*Config)) {
 	t.Helper()
 	cfg := e.snap.Load().cfg
 	mod(&cfg)
 	if err := e.Reload(cfg, demo.Files()); err != nil {
 		t.Fatalf("reload: %v", err)
-	}
-}
-
-// waitUntil polls cond for up to 5s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
 	}
 }

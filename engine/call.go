@@ -221,7 +221,7 @@ func (c *call) cancel() {
 		return
 	}
 	c.done = true
-	c.ep = nil // the client left: says nothing of the endpoint
+	c.leave()
 	c.down.obs().gone()
 	c.filtersDone(rpc.New(rpc.CodeCanceled, "the client left"))
 	c.stopTimer()

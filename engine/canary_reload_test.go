@@ -78,7 +78,7 @@ func TestCanaryReloadUnderLoad(t *testing.T) {
 	})
 	for _, p := range []int64{0, 100, 50, 0, 100, 0} {
 		time.Sleep(300 * time.Millisecond)
-		reloadWith(t, e, func(c *Config) {
+		mustReload(t, e, func(c *Config) {
 			c.Canary = []CanaryConfig{{Upstream: "canary", Percent: max(float64(p), 0.01)}} // 0.01: the least an entry may send
 		})
 		phase.Store(p)

@@ -160,7 +160,7 @@ func TestCanarySticky(t *testing.T) {
 			t.Errorf("claim tenant %s: %s; want %s", tenant, got, want)
 		}
 	}
-	reloadWith(t, e, func(c *Config) {
+	mustReload(t, e, func(c *Config) {
 		cs := append([]CanaryConfig(nil), c.Canary...)
 		cs[0].Percent = 60
 		c.Canary = cs

@@ -31,6 +31,9 @@ type Config struct {
 	// Canary sends part of a route's traffic to another upstream
 	// (config_canary.go).
 	Canary []CanaryConfig `yaml:"canary"`
+	// AccessLog, with a path, writes a JSON line per request
+	// (config_access.go).
+	AccessLog AccessLogConfig `yaml:"access_log"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.

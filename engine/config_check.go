@@ -102,6 +102,7 @@ func (c *Config) Validate() error {
 	}
 	k.descriptors()
 	k.tls()
+	k.accessLog()
 	k.upstreams()
 	k.services()
 	k.jwt()

@@ -52,6 +52,7 @@ func LoadConfig(path string) (Config, error) {
 	}
 	c.resolveTLSPaths(dir)
 	c.resolveJWKSPaths(dir)
+	c.resolveAccessLogPath(dir)
 	return c, nil
 }
 

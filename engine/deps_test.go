@@ -25,6 +25,8 @@ func TestImportRules(t *testing.T) {
 		"filter/ratelimit": {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
 		"filter/jwtauth":   {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
 		"filter/canary":    {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
+		"accesslog":        {"engine", "upstream", "transcode", "h2", "filter", "metric", "perf", "cmd"},
+		"metric":           {"engine", "transcode", "h2", "accesslog", "perf", "cmd"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/metric"
 	"github.com/straitgw/strait/tlsconn"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
@@ -40,9 +41,11 @@ type Engine struct {
 	retryTokens atomic.Int64 // retry budget, thousandths of a token (attempt.go)
 
 	// observers hear of every finished request (observe.go); set before
-	// serving. obsKeep: one of them reads paths and request ids.
+	// serving. obsKeep: an observer reads paths and request ids (the
+	// access log is on; a reload may turn it on or off).
 	observers []func(*observation)
-	obsKeep   bool
+	obsKeep   atomic.Bool
+	telemetry telemetry // metrics and the access log (telemetry.go)
 
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
@@ -67,7 +70,8 @@ type snapshot struct {
 	cors    *corsPolicy // nil: CORS off
 	filters []filter.Entry
 	chains  map[*transcode.Route]filter.Chain
-	def     *upstream.Pool // services not listed go here
+	def     *upstream.Pool  // services not listed go here
+	methods []*metric.Route // each method's metric children, by Route.MethodIndex
 	// breakers are the upstreams' circuit breakers, by pool (breaker.go).
 	breakers map[*upstream.Pool]*breaker
 }
@@ -89,8 +93,13 @@ func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error)
 	cfg.Defaults()
 	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{}}
 	e.retryTokens.Store(retryTokensMax)
+	e.initTelemetry()
 	s, err := e.compile(cfg, files)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.openAccessLog(cfg.AccessLog); err != nil {
+		s.closeNew(nil)
 		return nil, err
 	}
 	e.snap.Store(s)
@@ -134,6 +143,7 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 		return nil, err
 	}
 	s.compileChains()
+	s.methods = e.methodStats(router)
 	if err := s.buildPools(old, e.h2Panic); err != nil {
 		s.closeNew(old)
 		return nil, err
@@ -299,6 +309,7 @@ func (e *Engine) Close() error {
 		p.Close()
 	}
 	closeFilters(s, &snapshot{})
+	e.closeTelemetry()
 	return nil
 }
 

@@ -163,7 +163,7 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	}
 	msg, rej := s.prepareREST(m, req)
 	req.msg = msg
-	down.obs().routed(m.Route)
+	down.obs().routed(s, m.Route)
 	if rej != nil {
 		e.replyJSON(s, down, rej.status, rej.rpcStatus(), rej.fields())
 		return nil
@@ -227,7 +227,7 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 	r.extra = down.extra()
 	r.prepare(fs, req.end, body, owned)
 	rt := s.router.Lookup(path)
-	down.obs().routed(rt)
+	down.obs().routed(s, rt)
 	if !r.startChain(s, req, rt, string(svc), path) {
 		if !r.done {
 			r.waiting = true // a suspended filter: hold the body meanwhile

@@ -28,7 +28,6 @@ func (h *h1Conn) serve() error {
 			h.readFailed(err)
 			return nil
 		}
-		h.c.e.metrics.requests.Add(1)
 		h.dispatch()
 		// The request's views die here: dispatch encoded what the
 		// upstream needs, and the exchange copied what it keeps.

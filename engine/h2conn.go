@@ -60,7 +60,6 @@ func (h *h2Conn) flushed() {
 // relay at once; REST gathers the body first (it is transcoded whole).
 func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHandler {
 	e := h.c.e
-	e.metrics.requests.Add(1)
 	snap := e.snap.Load()
 	req := &request{end: end, clientIP: h.c.clientIP, scheme: h.c.scheme, xfcc: h.c.xfcc, identity: h.c.identity}
 	for _, f := range fields {

@@ -29,12 +29,12 @@ func TestJWTReload(t *testing.T) {
 	first := oldJWT(e.snap.Load())
 	n := srv.fetches.Load()
 
-	reloadWith(t, e, func(c *Config) { c.Timeouts.Connect = 100 * time.Millisecond })
+	mustReload(t, e, func(c *Config) { c.Timeouts.Connect = 100 * time.Millisecond })
 	if oldJWT(e.snap.Load()) != first {
 		t.Errorf("unchanged jwt entries: the filter was rebuilt")
 	}
 
-	reloadWith(t, e, func(c *Config) {
+	mustReload(t, e, func(c *Config) {
 		j := c.JWT[0]
 		j.Audiences = []string{"films"}
 		c.JWT = []JWTConfig{j}
@@ -59,7 +59,7 @@ func TestJWTReload(t *testing.T) {
 		t.Errorf("a new kid after the old filter closed: got %v; want 200 (the shared keys still fetch)", got)
 	}
 
-	reloadWith(t, e, func(c *Config) { c.JWT = nil })
+	mustReload(t, e, func(c *Config) { c.JWT = nil })
 	if got := getREST(t, c, base, "/v1/shelves/1"); got.status != 200 {
 		t.Errorf("jwt removed: got %v; want 200 without a token", got)
 	}
@@ -74,7 +74,7 @@ func TestJWTRemovedStopsFetching(t *testing.T) {
 		j.JWKSFile, j.JWKSURL, j.JWKSRefresh = "", srv.URL, 50*time.Millisecond
 	})
 	waitUntil(t, "refreshes", func() bool { return srv.fetches.Load() >= 3 })
-	reloadWith(t, e, func(c *Config) { c.JWT, c.Timeouts.Connect = nil, 100*time.Millisecond })
+	mustReload(t, e, func(c *Config) { c.JWT, c.Timeouts.Connect = nil, 100*time.Millisecond })
 	time.Sleep(1300 * time.Millisecond) // the grace: connect + 1s
 	n := srv.fetches.Load()
 	time.Sleep(300 * time.Millisecond)
@@ -95,7 +95,7 @@ func TestJWTReloadFile(t *testing.T) {
 	}
 	file := e.snap.Load().cfg.JWT[0].JWKSFile
 	writeFile(t, "", file, testjwt.JWKS(t, k.es, k.rotated))
-	reloadWith(t, e, func(*Config) {})
+	mustReload(t, e, func(*Config) {})
 	if got := getREST(t, c, base, "/v1/shelves/1", tok...); got.status != 200 {
 		t.Fatalf("after: got %v; want 200", got)
 	}

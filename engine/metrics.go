@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
-
-	"github.com/straitgw/strait/rpc"
 )
 
 // metrics are plain atomic counters, rendered in the Prometheus text format
-// by the admin server.
+// by the admin server. The request series, labelled by method, protocol
+// and code, and the upstream endpoints' are telemetry's (telemetry.go).
 type metrics struct {
 	connsOpen       atomic.Int64
-	requests        atomic.Int64
 	localReplies    atomic.Int64
 	upstreamStreams atomic.Int64
 	panics          atomic.Int64
@@ -21,19 +19,10 @@ type metrics struct {
 	shed            atomic.Int64 // streams reset (connections closed) over budget
 	retries         atomic.Int64
 	reloadsRejected atomic.Int64
-	status          [rpc.NumCodes]atomic.Int64
-}
-
-func (m *metrics) countStatus(code rpc.Code) {
-	if code >= rpc.NumCodes {
-		code = rpc.CodeUnknown
-	}
-	m.status[code].Add(1)
 }
 
 func (m *metrics) write(w io.Writer) {
 	fmt.Fprintf(w, "# TYPE strait_connections_open gauge\nstrait_connections_open %d\n", m.connsOpen.Load())
-	fmt.Fprintf(w, "# TYPE strait_requests_total counter\nstrait_requests_total %d\n", m.requests.Load())
 	fmt.Fprintf(w, "# TYPE strait_local_replies_total counter\nstrait_local_replies_total %d\n", m.localReplies.Load())
 	fmt.Fprintf(w, "# TYPE strait_upstream_streams_open gauge\nstrait_upstream_streams_open %d\n", m.upstreamStreams.Load())
 	fmt.Fprintf(w, "# HELP strait_panics_total Panics recovered while serving a connection (each logged with its stack).\n")
@@ -43,12 +32,6 @@ func (m *metrics) write(w io.Writer) {
 	fmt.Fprintf(w, "# TYPE strait_upstream_retries_total counter\nstrait_upstream_retries_total %d\n", m.retries.Load())
 	fmt.Fprintf(w, "# TYPE strait_reloads_total counter\nstrait_reloads_total %d\n", m.reloads.Load())
 	fmt.Fprintf(w, "# TYPE strait_reloads_rejected_total counter\nstrait_reloads_rejected_total %d\n", m.reloadsRejected.Load())
-	fmt.Fprintf(w, "# TYPE strait_grpc_status_total counter\n")
-	for i := range m.status {
-		if n := m.status[i].Load(); n > 0 {
-			fmt.Fprintf(w, "strait_grpc_status_total{code=%q} %d\n", rpc.Code(i).String(), n)
-		}
-	}
 }
 
 // writeTraffic writes the series of the rate limits and circuit breakers

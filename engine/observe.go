@@ -6,6 +6,7 @@ import (
 
 	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
+	"github.com/straitgw/strait/metric"
 	"github.com/straitgw/strait/rpc"
 	"github.com/straitgw/strait/transcode"
 )
@@ -35,7 +36,12 @@ type observation struct {
 	upstream  string // the endpoint of the last attempt, "" if none
 	retries   int
 	requestID string
-	ended     bool
+	// traceID is the request's trace id (32 hex digits) when it is traced,
+	// set by the tracer and owned; the access log writes it.
+	traceID string
+	stats   *metric.Route // the method's metric children (nil: unknown)
+	dur     time.Duration // from start to the end, set by end
+	ended   bool
 }
 
 // begin starts the observation of a request (method and path may be
@@ -49,7 +55,7 @@ func (o *observation) begin(e *Engine, proto filter.Protocol, method string, pat
 
 // keepsPaths reports whether an observer reads an observation's path and
 // request id (which cost a copy each).
-func (e *Engine) keepsPaths() bool { return e.obsKeep }
+func (e *Engine) keepsPaths() bool { return e.obsKeep.Load() }
 
 // methodName returns method as a constant for the common ones, else a
 // copy (a view of the request must not outlive it).
@@ -62,19 +68,21 @@ func methodName(m string) string {
 	return strings.Clone(m)
 }
 
-// identified records the request id (a view of the request, or made by
-// the gateway): copied when kept.
+// identified records the request id, when kept: requestIDOf's, which
+// is owned already (a copy of the client's, or made by the gateway).
 func (o *observation) identified(requestID string) {
 	if o.e != nil && o.e.keepsPaths() {
-		o.requestID = strings.Clone(requestID)
+		o.requestID = requestID
 	}
 }
 
 // routed records the route, once start knows it: the descriptors'
-// strings, which live as long as the snapshot (no copy).
-func (o *observation) routed(rt *transcode.Route) {
+// strings, which live as long as the snapshot (no copy), and the
+// method's metric children in s.
+func (o *observation) routed(s *snapshot, rt *transcode.Route) {
 	if rt != nil {
 		o.service, o.rpcMethod = string(rt.Service), string(rt.Method.Name())
+		o.stats = s.methodStats(rt)
 	}
 }
 
@@ -104,6 +112,7 @@ func (o *observation) end() {
 		return
 	}
 	o.ended = true
+	o.dur = time.Since(o.start)
 	o.e.observe(o)
 }
 

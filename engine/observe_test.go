@@ -55,7 +55,8 @@ func startObserved(t *testing.T, upstream string) (*Engine, *observed) {
 		t.Fatal(err)
 	}
 	obs := &observed{ch: make(chan struct{}, 64)}
-	e.observers, e.obsKeep = append(e.observers, obs.add), true
+	e.observers = append(e.observers, obs.add)
+	e.obsKeep.Store(true)
 	if err := e.Start(); err != nil {
 		t.Fatal(err)
 	}

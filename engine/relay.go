@@ -243,7 +243,7 @@ func (r *relay) cancel() {
 }
 
 func (r *relay) abandon() {
-	r.ep = nil // the client left: says nothing of the endpoint
+	r.leave()
 	if !r.done {
 		r.done = true
 		r.stopTimer()
@@ -307,7 +307,6 @@ func (r *relay) end(code rpc.Code) {
 	r.stopTimer()
 	r.report(code)
 	r.filtersDone(rpc.New(code, ""))
-	r.e.metrics.countStatus(code)
 }
 
 // statusOf reads grpc-status from a header block; none is UNKNOWN.

@@ -78,6 +78,10 @@ func (e *Engine) reload(cfg Config, files *protoregistry.Files) error {
 	if err != nil {
 		return err
 	}
+	if err := e.reloadAccessLog(cfg.AccessLog); err != nil {
+		s.closeNew(old)
+		return fmt.Errorf("access_log: %w", err)
+	}
 	if certs != nil {
 		e.tls.Swap(certs) // with the snapshot: certificates and routes of one configuration
 		e.tlsm.reloads.Add(1)

@@ -103,7 +103,6 @@ func (c *call) finish() {
 	if t.OK() && !c.route.ServerStreaming && c.nmsg == 0 {
 		*t = rpc.New(rpc.CodeInternal, "upstream sent no response message")
 	}
-	c.e.metrics.countStatus(t.Code)
 	c.report(t.Code)
 	c.filtersDone(*t)
 	c.restFinish()

@@ -35,6 +35,9 @@ type Route struct {
 	Body         string // "" (no body), "*" or a top-level request field name
 	ResponseBody string // "" (whole message) or a response field name
 	Default      bool   // the POST /pkg.Service/Method route
+	// MethodIndex numbers the method in its Router (Router.Methods): every
+	// route of one method has it, for per-method tables kept in slices.
+	MethodIndex int
 
 	// HTTPBodyRequest: the body is a google.api.HttpBody (the whole request
 	// with body "*", or the body field): any content type is accepted and

@@ -22,11 +22,12 @@ type RouterOptions struct {
 // service in a set of files, plus POST /pkg.Service/Method for every method.
 // It is immutable and safe for concurrent use.
 type Router struct {
-	opts   RouterOptions
-	root   rnode
-	verbs  bool              // some template has a custom verb
-	byPath map[string]*Route // gRPC path -> default route
-	all    []*Route
+	opts    RouterOptions
+	root    rnode
+	verbs   bool              // some template has a custom verb
+	byPath  map[string]*Route // gRPC path -> default route
+	all     []*Route
+	methods []protoreflect.MethodDescriptor // by Route.MethodIndex
 }
 
 // Match is the result of Router.Match: the route and the captured path
@@ -87,11 +88,14 @@ func (r *Router) addMethod(schema *Schema, md protoreflect.MethodDescriptor) err
 	if err != nil {
 		return err
 	}
+	def.MethodIndex = len(r.methods)
+	r.methods = append(r.methods, md)
 	r.byPath[def.GRPCPath] = def
 	var errs []error
 	for _, rule := range rules {
 		rt, err := newRuleRoute(schema, md, rule)
 		if err == nil {
+			rt.MethodIndex = def.MethodIndex
 			err = r.add(rt)
 		}
 		errs = append(errs, err)
@@ -122,8 +126,10 @@ func compareRoutes(a, b *Route) int {
 
 // Match finds the route of method and path (the request target without
 // its query). Errors are *HTTPError: 404 no route, 405 the path has routes
-// for other methods only, 400 a malformed percent escape.
+// for other methods only, 400 a malformed percent escape; m.Route is
+// then nil (a reused Match forgets its last route).
 func (r *Router) Match(method string, path []byte, m *Match) error {
+	m.Route = nil
 	pct := false
 	for i, c := range path { // one pass: paths are short, calls cost more
 		if c == '%' {
@@ -181,6 +187,10 @@ func (r *Router) Routes() []RouteInfo {
 	}
 	return out
 }
+
+// Methods lists every routed method; Route.MethodIndex indexes it.
+// Callers must not modify it.
+func (r *Router) Methods() []protoreflect.MethodDescriptor { return r.methods }
 
 // All returns every route, in the order Routes lists them; callers must
 // not modify them.

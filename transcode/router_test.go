@@ -192,6 +192,40 @@ func TestRouterLookupAndRoutes(t *testing.T) {
 	}
 }
 
+// TestMethodIndex: every route of a method, the default one included,
+// carries the method's place in Methods.
+func TestMethodIndex(t *testing.T) {
+	r := loadTestRouter(t, RouterOptions{})
+	ms := r.Methods()
+	if len(ms) != 15 {
+		t.Fatalf("Methods: %d; want 15", len(ms))
+	}
+	for _, rt := range r.All() {
+		if i := rt.MethodIndex; i < 0 || i >= len(ms) || ms[i] != rt.Method {
+			t.Errorf("%s: MethodIndex %d names %v", rt.Info(), i, ms[min(max(i, 0), len(ms)-1)].FullName())
+		}
+	}
+	for i, md := range ms {
+		rt := r.Lookup("/" + string(md.Parent().FullName()) + "/" + string(md.Name()))
+		if rt == nil || rt.MethodIndex != i {
+			t.Errorf("%s: default route %v; want MethodIndex %d", md.FullName(), rt, i)
+		}
+	}
+}
+
+// TestMatchForgets: a reused Match that fails to match has no route,
+// not the last one it matched.
+func TestMatchForgets(t *testing.T) {
+	r := loadTestRouter(t, RouterOptions{})
+	var m Match
+	if err := r.Match("GET", []byte("/v1/things/x"), &m); err != nil || m.Route == nil {
+		t.Fatalf("Match: %v, %v", err, m.Route)
+	}
+	if err := r.Match("GET", []byte("/nowhere"), &m); err == nil || m.Route != nil {
+		t.Errorf("no route: err %v, Route %v; want an error and nil", err, m.Route != nil)
+	}
+}
+
 func TestRouteFlags(t *testing.T) {
 	r := loadTestRouter(t, RouterOptions{})
 	tests := []struct {

@@ -174,6 +174,21 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestServeAccessLog: --access-log stdout writes a JSON line per
+// request to standard output, flushed when strait stops.
+func TestServeAccessLog(t *testing.T) {
+	addr := closedPort(t)
+	p := startStrait(t, "serve", "--listen", addr, "--upstream", startDemo(t), "--descriptors", bookstorePB, "--access-log", "stdout")
+	waitListening(t, addr)
+	get(t, "http://"+addr+"/v1/shelves/1")
+	p.stop(t)
+	var line map[string]any
+	if err := json.Unmarshal([]byte(p.stdout.String()), &line); err != nil || line["path"] != "/v1/shelves/1" ||
+		line["status"] != float64(200) || line["route"] != "bookstore.v1.Bookstore/GetShelf" {
+		t.Errorf("stdout: %q (%v); want one access log line for GET /v1/shelves/1", p.stdout.String(), err)
+	}
+}
+
 // TestServeConfigOverrides: flags given with --config replace the file's
 // listen address and upstreams (and the file's service routes with them).
 func TestServeConfigOverrides(t *testing.T) {

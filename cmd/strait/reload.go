@@ -62,6 +62,7 @@ func (r *reloader) run(ctx context.Context, hup chan os.Signal) {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			r.reopenLogs()
 			r.reload("SIGHUP")
 		case ev := <-events:
 			switch {
@@ -77,6 +78,14 @@ func (r *reloader) run(ctx context.Context, hup chan os.Signal) {
 			certsDue = nil
 			r.reloadCerts()
 		}
+	}
+}
+
+// reopenLogs reopens the access log file, whatever becomes of the
+// reload: a rotation renames it, then sends SIGHUP.
+func (r *reloader) reopenLogs() {
+	if err := r.e.ReopenLogs(); err != nil {
+		fmt.Fprintf(r.stderr, "strait: access log not reopened, still writing the previous file: %v\n", err)
 	}
 }
 

@@ -33,6 +33,7 @@ type gatewayFlags struct {
 	tlsCert     string
 	tlsKey      string
 	tlsClientCA string
+	accessLog   string
 }
 
 func (g *gatewayFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (g *gatewayFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.tlsCert, "tls-cert", "", "PEM certificate `file`: the listen port serves TLS (ALPN h2, http/1.1); with --tls-key")
 	fs.StringVar(&g.tlsKey, "tls-key", "", "PEM private key `file` of --tls-cert")
 	fs.StringVar(&g.tlsClientCA, "tls-client-ca", "", "PEM CA bundle `file`: require and verify client certificates (mTLS)")
+	fs.StringVar(&g.accessLog, "access-log", "", "write a JSON line per request to `path` (stdout or a file; SIGHUP reopens it)")
 }
 
 // load builds the configuration: the file if any, then the flags that were
@@ -72,6 +74,8 @@ func (g *gatewayFlags) load(fs *flag.FlagSet) (engine.Config, error) {
 			cfg.TLS.KeyFile = g.tlsKey
 		case "tls-client-ca":
 			cfg.TLS.ClientCAFile = g.tlsClientCA
+		case "access-log":
+			cfg.AccessLog = engine.AccessLogConfig{Path: g.accessLog}
 		case "upstream":
 			// One upstream takes every service, as the flags-only form promises.
 			cfg.Upstreams = []engine.UpstreamConfig{{Name: "default", Endpoints: g.upstreams}}

@@ -1,0 +1,5 @@
+//go:build race
+
+package metric
+
+func init() { raceEnabled = true }
