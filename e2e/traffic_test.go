@@ -65,13 +65,13 @@ rate_limits:
 	}
 	defer cc.Close()
 
-	if st := get(t, listen, "a"); st.code != 200 {
+	if st := getAsTenant(t, listen, "a"); st.code != 200 {
 		t.Fatalf("tenant a over REST: %d; want 200", st.code)
 	}
 	if err := grpcGetShelf(cc, "a"); err != nil {
 		t.Fatalf("tenant a over gRPC: %v", err)
 	}
-	limited := get(t, listen, "a")
+	limited := getAsTenant(t, listen, "a")
 	h := limited.header
 	if h.Get("RateLimit-Limit") != "2" || h.Get("RateLimit-Remaining") != "0" ||
 		!near(h.Get("Retry-After"), 3600) || !near(h.Get("RateLimit-Reset"), 7200) {
@@ -83,14 +83,14 @@ rate_limits:
 	if err := grpcGetShelf(cc, "a"); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("tenant a over gRPC again: %v; want RESOURCE_EXHAUSTED", err)
 	}
-	if st := get(t, listen, "b"); st.code != 200 {
+	if st := getAsTenant(t, listen, "b"); st.code != 200 {
 		t.Fatalf("tenant b: %d; want 200", st.code)
 	}
 
 	writeFile(t, conf, cfg+"timeouts: {idle: 1m}\n")
 	_ = cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "the reload", func() bool { return configVersion(t, admin) >= 2 })
-	if st := get(t, listen, "a"); st.code != 429 {
+	if st := getAsTenant(t, listen, "a"); st.code != 429 {
 		t.Fatalf("tenant a after a reload: %d; want 429 (the bucket kept)", st.code)
 	}
 
@@ -100,7 +100,7 @@ rate_limits:
 	}
 	<-arrived
 	<-arrived
-	over := get(t, listen, "c")
+	over := getAsTenant(t, listen, "c")
 	if over.code != 503 || over.header.Get("X-Strait-Overloaded") != "requests" || !strings.Contains(over.body, `"code":14`) {
 		t.Fatalf("a third call with two held: %d %v %s; want 503, x-strait-overloaded: requests", over.code, over.header, over.body)
 	}
@@ -130,8 +130,8 @@ type answer struct {
 	body   string
 }
 
-// get calls GET /v1/shelves/1 as tenant over HTTP/1.1.
-func get(t *testing.T, addr, tenant string) answer {
+// getAsTenant calls GET /v1/shelves/1 as tenant over HTTP/1.1.
+func getAsTenant(t *testing.T, addr, tenant string) answer {
 	t.Helper()
 	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/shelves/1", nil)
 	req.Header.Set("X-Tenant", tenant)
