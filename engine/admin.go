@@ -24,6 +24,7 @@ func startAdmin(addr string, e *Engine) (*adminServer, error) {
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		e.metrics.write(w)
+		e.writeTraceMetrics(w)
 		e.tlsm.write(w)
 		fmt.Fprintf(w, "# TYPE strait_goroutines gauge\nstrait_goroutines %d\n", runtime.NumGoroutine())
 	})

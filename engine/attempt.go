@@ -93,6 +93,7 @@ func (l *leg) str(s string) string {
 // fails sent nothing, so another endpoint is tried at once.
 func (l *leg) send(b *upstream.Batch) error {
 	for {
+		l.traceAttempt()
 		s, ep, err := l.pool.Open(b, &upstream.Request{Fields: l.fields, End: l.complete && len(l.body) == 0,
 			Handler: l.self, Wake: l.wake, Exclude: l.exclude})
 		switch {
@@ -104,12 +105,14 @@ func (l *leg) send(b *upstream.Batch) error {
 		case !l.mayRetry():
 			return err
 		}
+		l.traceEnd(rpc.CodeUnavailable, "OPEN_FAILED")
 		l.exclude = ep
 	}
 }
 
 func (l *leg) opened(s *h2.Stream, ep *upstream.Endpoint) error {
 	l.up, l.ep, l.answered = s, ep, false
+	l.traceReached(ep)
 	l.e.metrics.upstreamStreams.Add(1)
 	l.stopWait()
 	if len(l.body) > 0 {
@@ -171,6 +174,7 @@ func (l *leg) retry(err error) bool {
 	if l.answered || l.done || !l.keep || !unprocessed(err) || !l.mayRetry() {
 		return false
 	}
+	l.traceEnd(rpc.CodeUnavailable, unprocessedWhy(err))
 	l.upClosed()
 	l.exclude = l.ep
 	var ge h2.GoAwayError
@@ -237,6 +241,7 @@ func (l *leg) answer() {
 // an answer that is not UNAVAILABLE is a success; no answer (a lost
 // connection, a reset, the deadline) or UNAVAILABLE a failure.
 func (l *leg) report(code rpc.Code) {
+	l.traceEnd(code, "")
 	o := l.down.obs()
 	o.setCode(code)
 	o.retries = l.tries + l.ptries

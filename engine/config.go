@@ -22,6 +22,8 @@ type Config struct {
 	// TLS, with cert_file and key_file, makes the listen port TLS only
 	// (config_tls.go).
 	TLS TLSConfig `yaml:"tls"`
+	// Tracing exports OpenTelemetry spans (config_tracing.go).
+	Tracing TracingConfig `yaml:"tracing"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.

@@ -105,6 +105,7 @@ func (c *Config) Validate() error {
 	k.upstreams()
 	k.services()
 	k.bounds()
+	k.tracing()
 	if len(k.problems) > 0 {
 		return &ConfigError{Problems: k.problems}
 	}

@@ -28,7 +28,7 @@ func problems(t *testing.T, err error) string {
 func TestParseConfigErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown top key", "listen: a:1\nlisten_addr: b\n",
-			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls)"},
+			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, tracing)"},
 		{"misspelt key", "Listen: a:1\nupstreams: [{name: a, conns-per-endpoint: 2}]\n",
 			"c.yaml:1:1: Listen: unknown key \"Listen\" (did you mean \"listen\"?)\nc.yaml:2:23: upstreams[0].conns-per-endpoint: unknown key \"conns-per-endpoint\" (did you mean \"conns_per_endpoint\"?)"},
 		{"unknown nested key", "upstreams:\n  - name: a\n    endpoint: x:1\n",
@@ -50,13 +50,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"scalar wanted", "listen: {a: 1}\n",
 			"c.yaml:1:9: listen: want a single value, got a mapping"},
 		{"two problems", "admin: [x]\nfoo: 1\n",
-			"c.yaml:1:8: admin: want a single value, got a list\nc.yaml:2:1: foo: unknown key \"foo\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls)"},
+			"c.yaml:1:8: admin: want a single value, got a list\nc.yaml:2:1: foo: unknown key \"foo\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, tracing)"},
 		{"syntax", "listen: a\n  b: c\n",
 			"c.yaml:2: mapping values are not allowed in this context"},
 		{"not a mapping", "- a\n",
-			"c.yaml:1:1: want a mapping of listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, got a list"},
+			"c.yaml:1:1: want a mapping of listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, tracing, got a list"},
 		{"hidden field", "descriptorsets: [x]\n",
-			"c.yaml:1:1: descriptorsets: unknown key \"descriptorsets\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls)"},
+			"c.yaml:1:1: descriptorsets: unknown key \"descriptorsets\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, tracing)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,6 +21,7 @@ func TestImportRules(t *testing.T) {
 		"engine/http1":  {"engine", "upstream", "transcode", "h2", "perf"},
 		"internal/demo": {"engine", "upstream", "transcode", "h2", "perf"},
 		"engine":        {"perf", "cmd", "hertzgw"},
+		"tracing":       {"engine", "upstream", "transcode", "h2", "descriptors", "tlsconn", "filter", "perf", "cmd"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)

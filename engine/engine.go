@@ -19,6 +19,7 @@ import (
 	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/tlsconn"
+	"github.com/straitgw/strait/tracing"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
 )
@@ -44,6 +45,12 @@ type Engine struct {
 	observers []func(*observation)
 	obsKeep   bool
 
+	// tracers are the snapshots' tracers not yet shut down (trace.go);
+	// traceCounts counts their spans across reloads.
+	tracersMu   sync.Mutex
+	tracers     map[*tracing.Tracer]struct{}
+	traceCounts tracing.Counters
+
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
 	conns    map[*conn]struct{} // open client connections, for Drain
@@ -67,7 +74,9 @@ type snapshot struct {
 	cors    *corsPolicy // nil: CORS off
 	filters []filter.Entry
 	chains  map[*transcode.Route]filter.Chain
-	def     *upstream.Pool // services not listed go here
+	def     *upstream.Pool  // services not listed go here
+	tracer  *tracing.Tracer // nil: tracing off (trace.go)
+	sampler tracing.Sampler
 }
 
 // New validates cfg, loads descriptors and compiles routes. It binds nothing.
@@ -85,7 +94,8 @@ func New(cfg Config) (*Engine, error) {
 // no server reflection, so a start loads each source once.
 func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
 	cfg.Defaults()
-	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{}}
+	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{},
+		tracers: map[*tracing.Tracer]struct{}{}}
 	e.retryTokens.Store(retryTokensMax)
 	s, err := e.compile(cfg, files)
 	if err != nil {
@@ -130,6 +140,10 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 	}
 	s.compileChains()
 	if err := s.buildPools(old, e.h2Panic); err != nil {
+		s.closeNew(old)
+		return nil, err
+	}
+	if err := e.tracerFor(s, old); err != nil { // last: nothing after it fails
 		s.closeNew(old)
 		return nil, err
 	}
@@ -283,6 +297,7 @@ func (e *Engine) Close() error {
 		p.Close()
 	}
 	closeFilters(s, &snapshot{})
+	e.closeTracers() // the spans of requests finished so far are exported
 	return nil
 }
 

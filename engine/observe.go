@@ -7,6 +7,7 @@ import (
 	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/rpc"
+	"github.com/straitgw/strait/tracing"
 	"github.com/straitgw/strait/transcode"
 )
 
@@ -35,6 +36,8 @@ type observation struct {
 	upstream  string // the endpoint of the last attempt, "" if none
 	retries   int
 	requestID string
+	traceID   string           // hex, "" when not traced
+	trace     *tracing.Request // nil when not traced (trace.go)
 	ended     bool
 }
 
@@ -75,6 +78,7 @@ func (o *observation) identified(requestID string) {
 func (o *observation) routed(rt *transcode.Route) {
 	if rt != nil {
 		o.service, o.rpcMethod = string(rt.Service), string(rt.Method.Name())
+		o.traceRoute(rt.Template)
 	}
 }
 
@@ -104,6 +108,7 @@ func (o *observation) end() {
 		return
 	}
 	o.ended = true
+	o.traceEnd()
 	o.e.observe(o)
 }
 

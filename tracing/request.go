@@ -88,10 +88,14 @@ func (r *Request) Reached(endpoint string) {
 	}
 }
 
-// EndAttempt ends the attempt under way, if any, at now with code;
-// errType says why when no answer came ("" when one did).
+// EndAttempt ends the attempt under way, if any, at now with code.
+// errType says how it failed when the code does not ("REFUSED_STREAM");
+// "" names a failure by its code.
 func (r *Request) EndAttempt(now time.Time, code rpc.Code, errType string) {
 	if a := r.current(); a != nil {
+		if errType == "" && code != rpc.CodeOK {
+			errType = code.String()
+		}
 		a.End, a.Code, a.Error = now, code, errType
 	}
 }

@@ -78,31 +78,33 @@ func (t TraceID) String() string { return string(appendHex(make([]byte, 0, 32), 
 func (s SpanID) String() string { return string(appendHex(make([]byte, 0, 16), s[:])) }
 
 // decodeHex fills dst from the lower-case hex in s (len(s) == 2*len(dst)).
+// Every digit's value is ORed into bad, so one test at the end finds any
+// character that is not a digit (0x10 in the table) without a branch per
+// byte.
 func decodeHex(dst []byte, s string) bool {
+	var bad byte
+	s = s[:2*len(dst)] // one bounds check for the loop
 	for i := range dst {
-		b, ok := hexByte(s[2*i], s[2*i+1])
-		if !ok {
-			return false
-		}
-		dst[i] = b
+		h, l := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		dst[i] = h<<4 | l&0xf
+		bad |= h | l
 	}
-	return true
+	return bad&0x10 == 0
 }
 
 func hexByte(hi, lo byte) (byte, bool) {
-	h, ok1 := unhex(hi)
-	l, ok2 := unhex(lo)
-	return h<<4 | l, ok1 && ok2
+	h, l := hexValue[hi], hexValue[lo]
+	return h<<4 | l&0xf, (h|l)&0x10 == 0
 }
 
-// unhex decodes one lower-case hex digit: upper case is not valid in a
-// traceparent (§3.2.2).
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// hexValue maps a lower-case hex digit to its value and every other byte,
+// upper-case digits included (§3.2.2), to 0x10.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0x10
 	}
-	return 0, false
-}
+	for i, c := range hexDigits {
+		t[c] = byte(i)
+	}
+	return t
+}()

@@ -282,3 +282,23 @@ func TestSampler(t *testing.T) {
 		t.Error("trace id at 0.125 sampled at ratio 0.1")
 	}
 }
+
+// discard is an exporter that drops everything.
+type discard struct{}
+
+func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discard) Shutdown(context.Context) error                              { return nil }
+
+func flushB(b *testing.B, tr *Tracer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func flushShut(b *testing.B, tr *Tracer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = tr.Shutdown(ctx)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,10 @@ import (
 type Collector struct {
 	coltracepb.UnimplementedTraceServiceServer
 	Addr string
+
+	// Discard counts spans without keeping them (benchmarks).
+	Discard bool
+	Count   atomic.Int64
 
 	mu       sync.Mutex
 	spans    []*tracepb.Span
@@ -43,6 +48,12 @@ func StartCollector(t testing.TB) *Collector {
 func (c *Collector) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
 	c.mu.Lock()
 	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			c.Count.Add(int64(len(ss.Spans)))
+		}
+		if c.Discard {
+			continue
+		}
 		svc := ""
 		for _, kv := range rs.GetResource().GetAttributes() {
 			if kv.Key == "service.name" {
