@@ -287,7 +287,7 @@ func TestSampler(t *testing.T) {
 type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discard) Shutdown(context.Context) error                              { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 func flushB(b *testing.B, tr *Tracer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
