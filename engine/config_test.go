@@ -255,6 +255,7 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add([]byte("timeouts: {header: 5s}\nlimits: {max_body_bytes: 0x10}\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("services:\n  - {name: p.S, upstream: a}\n"))
+	f.Add([]byte("tracing: {otlp_endpoint: \"collector:4317\", sample_ratio: 0.25}\n"))
 	if ex, err := os.ReadFile("../examples/strait-tls.yaml"); err == nil {
 		f.Add(ex)
 	}
