@@ -51,7 +51,8 @@ func TestTracingBinary(t *testing.T) {
 	const tid, sid = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	get("00-" + tid + "-" + sid + "-01")
 	get("") // ratio 0: not traced
-	spans := col.Wait(2, 10*time.Second) // the batch processor exports within a second
+	// The batch processor exports within a second.
+	spans := col.Wait(2, 10*time.Second)
 	srv, client := serverAndClient(spans)
 	if len(spans) != 2 || srv == nil || client == nil || hex.EncodeToString(srv.TraceId) != tid ||
 		hex.EncodeToString(srv.ParentSpanId) != sid || !bytes.Equal(client.ParentSpanId, srv.SpanId) {
