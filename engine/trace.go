@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/straitgw/strait/filter"
@@ -63,16 +62,20 @@ func (s *snapshot) traceStart(req *request, o *observation) {
 	o.trace, o.traceID = r, id.String()
 }
 
-// traceState joins the client's tracestate headers (a copy: the record
-// outlives the request's views).
+// traceState joins the client's tracestate headers into a copy: the
+// record outlives the request's views (strings.Join would return a lone
+// value itself).
 func traceState(meta []h2.Field) string {
-	var vs []string
+	var b []byte
 	for _, f := range meta {
 		if f.Name == "tracestate" {
-			vs = append(vs, f.Value)
+			if len(b) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, f.Value...)
 		}
 	}
-	return strings.Join(vs, ",")
+	return string(b)
 }
 
 // traceHeaderTravels reports whether a client's trace header goes
