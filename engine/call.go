@@ -223,6 +223,7 @@ func (c *call) cancel() {
 	c.done = true
 	c.ep = nil // the client left: says nothing of the endpoint
 	c.down.obs().gone()
+	c.filtersDone(rpc.New(rpc.CodeCanceled, "the client left"))
 	c.stopTimer()
 	c.resetUp()
 	c.putBufs()

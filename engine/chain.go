@@ -112,7 +112,7 @@ func (l *leg) filtersDone(st rpc.Status) {
 	if l.freq == nil || l.passed == 0 {
 		return
 	}
-	d := filter.Done{Status: st, Upstream: l.freq.upstream}
+	d := filter.Done{Status: st, Upstream: l.snap.nameOf(l.pool)}
 	for _, f := range l.chain[:l.passed] {
 		if fin, ok := f.(filter.Finisher); ok {
 			fin.OnDone(l.freq, d)

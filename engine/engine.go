@@ -235,6 +235,16 @@ func (s *snapshot) pool(svc protoreflect.FullName) *upstream.Pool {
 	return s.def
 }
 
+// nameOf is the configured name of pool p ("" for nil).
+func (s *snapshot) nameOf(p *upstream.Pool) string {
+	for name, q := range s.byName {
+		if q == p && p != nil {
+			return name
+		}
+	}
+	return ""
+}
+
 // Router is the route table in force.
 func (e *Engine) Router() *transcode.Router { return e.snap.Load().router }
 

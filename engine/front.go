@@ -179,16 +179,12 @@ func (e *Engine) startCall(s *snapshot, b *upstream.Batch, req *request, down do
 	c.extra = down.extra()
 	// msg is the front end's scratch, untouched until this exchange ends.
 	c.prepare(fs, true, msg, true)
-	var err error
 	if c.startChain(s, req, m.Route, string(m.Route.Service), m.Route.GRPCPath) {
-		err = c.proceed(b, s, string(m.Route.Service))
+		if err := c.proceed(b, s, string(m.Route.Service)); err != nil {
+			c.fail(unavailable(err)) // 503
+		}
 	}
 	c.mu.Unlock()
-	if err != nil {
-		c.cancel()
-		e.replyJSON(s, down, 503, unavailable(err), nil)
-		return nil
-	}
 	return c
 }
 

@@ -248,6 +248,7 @@ func (r *relay) abandon() {
 		r.done = true
 		r.stopTimer()
 		r.down.obs().gone()
+		r.filtersDone(rpc.New(rpc.CodeCanceled, "the client left"))
 	}
 	r.resetUp()
 }
@@ -305,6 +306,7 @@ func (r *relay) end(code rpc.Code) {
 	r.done = true
 	r.stopTimer()
 	r.report(code)
+	r.filtersDone(rpc.New(code, ""))
 	r.e.metrics.countStatus(code)
 }
 

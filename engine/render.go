@@ -105,6 +105,7 @@ func (c *call) finish() {
 	}
 	c.e.metrics.countStatus(t.Code)
 	c.report(t.Code)
+	c.filtersDone(*t)
 	c.restFinish()
 	c.putBufs()
 	c.countReassembly()

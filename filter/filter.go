@@ -103,7 +103,7 @@ type Filter interface {
 // (a circuit breaker's count) or report (logs, metrics).
 type Done struct {
 	Status   rpc.Status
-	Upstream string // the upstream it went to, "" if none
+	Upstream string // the configured upstream it went to, "" if none
 }
 
 // Finisher is implemented by filters that learn how a request they let

@@ -32,6 +32,8 @@ func main() {
 	baseline := flag.String("baseline", "", "divide every ratio by this gateway (e.g. strait-before) where it runs")
 	var bins, revs listFlag
 	flag.Var(&bins, "strait-bin", "NAME=PATH: also run this strait binary as gateway NAME (strait-before, ...; strait=PATH replaces the build); repeatable")
+	var confs listFlag
+	flag.Var(&confs, "strait-config", "NAME=FILE: run strait gateway NAME with --config FILE (flags still set listen, upstream, descriptors, admin); repeatable")
 	flag.Var(&revs, "strait-rev", "NAME=REV: also run strait built from git revision REV of the main module as gateway NAME; repeatable")
 	pprofDir := flag.String("pprof", "", "directory for a CPU profile of strait during every measured run")
 	install := flag.Bool("install", true, "install missing tools and regenerate the proto code")
@@ -61,6 +63,19 @@ func main() {
 			log.Fatal(err)
 		}
 		o.Straits = append(o.Straits, harness.StraitBin{Name: name, Rev: rev})
+	}
+	for _, kv := range confs {
+		name, file, err := harness.ParseStraitBin(kv)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if file, err = filepath.Abs(file); err != nil {
+			log.Fatal(err)
+		}
+		if o.StraitConfigs == nil {
+			o.StraitConfigs = map[string]string{}
+		}
+		o.StraitConfigs[name] = file
 	}
 	if err := o.Validate(); err != nil {
 		log.Fatal(err)

@@ -54,6 +54,8 @@ type Env struct {
 	// error in StraitErrs instead; its cells read failed.
 	Straits    map[string]string
 	StraitErrs map[string]error
+	// StraitConfigs: a --config file for a strait gateway, by name.
+	StraitConfigs map[string]string
 }
 
 // StraitBin is a strait binary to run as the gateway Name: a file (Path)
@@ -138,8 +140,11 @@ func (e *Env) launch(g *Gateway) (*Proc, error) {
 			return nil, err
 		}
 		g.Admin = admin
-		return e.Procs.Start(g.Name, GatewayCPU, gomaxprocs1, path, "serve",
-			"--listen", g.Addr, "--upstream", e.Upstream, "--descriptors", e.Desc, "--admin", admin)
+		args := []string{"serve", "--listen", g.Addr, "--upstream", e.Upstream, "--descriptors", e.Desc, "--admin", admin}
+		if c := e.StraitConfigs[g.Name]; c != "" {
+			args = append(args, "--config", c)
+		}
+		return e.Procs.Start(g.Name, GatewayCPU, gomaxprocs1, path, args...)
 	}
 	switch g.Name {
 	case GRPCGateway:

@@ -45,6 +45,10 @@ type Options struct {
 	// Straits adds strait binaries as gateways of their own
 	// (strait-before=PATH, ...), or replaces the one built here ("strait").
 	Straits []StraitBin
+	// StraitConfigs gives a strait gateway a configuration file (its
+	// flags still set the listen, admin, upstream and descriptors), by
+	// gateway name: the same binary with observability on, say.
+	StraitConfigs map[string]string
 	// Baseline, when set and in a cell, is what that cell's ratios divide by.
 	Baseline string
 }
@@ -158,7 +162,7 @@ func Setup(ctx context.Context, o Options, procs *Procs) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env.Straits, env.StraitErrs = map[string]string{}, map[string]error{}
+	env.Straits, env.StraitErrs, env.StraitConfigs = map[string]string{}, map[string]error{}, o.StraitConfigs
 	bins := o.Straits
 	if !slices.ContainsFunc(bins, func(b StraitBin) bool { return b.Name == Strait }) {
 		bins = append([]StraitBin{{Name: Strait}}, bins...)
