@@ -25,6 +25,7 @@ func startAdmin(addr string, e *Engine) (*adminServer, error) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		e.metrics.write(w)
 		e.writeTraffic(w)
+		e.writeTraceMetrics(w)
 		e.tlsm.write(w)
 		fmt.Fprintf(w, "# TYPE strait_goroutines gauge\nstrait_goroutines %d\n", runtime.NumGoroutine())
 		e.writeMetrics(w)

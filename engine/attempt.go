@@ -98,6 +98,7 @@ func (l *leg) send(b *upstream.Batch) error {
 		if !l.hold(overRequests) {
 			return l.overloaded(overRequests)
 		}
+		l.traceAttempt()
 		s, ep, err := l.pool.Open(b, &upstream.Request{Fields: l.fields, End: l.complete && len(l.body) == 0,
 			Handler: l.self, Wake: l.wake, Exclude: l.exclude})
 		if err == nil {
@@ -110,6 +111,7 @@ func (l *leg) send(b *upstream.Batch) error {
 		case !l.mayRetry():
 			return err
 		}
+		l.traceEnd(rpc.CodeUnavailable, "OPEN_FAILED")
 		l.exclude = ep
 	}
 }
@@ -117,6 +119,7 @@ func (l *leg) send(b *upstream.Batch) error {
 func (l *leg) opened(s *h2.Stream, ep *upstream.Endpoint) error {
 	l.up, l.ep, l.answered = s, ep, false
 	l.waiting = false // a relay held its body while a filter was suspended
+	l.traceReached(ep)
 	l.e.metrics.upstreamStreams.Add(1)
 	l.stopWait()
 	if len(l.body) > 0 {
@@ -185,6 +188,7 @@ func (l *leg) retry(err error) bool {
 	if l.answered || l.done || !l.keep || !unprocessed(err) || !l.mayRetry() {
 		return false
 	}
+	l.traceEnd(rpc.CodeUnavailable, unprocessedWhy(err))
 	l.upClosed()
 	l.exclude = l.ep
 	var ge h2.GoAwayError
@@ -251,6 +255,7 @@ func (l *leg) answer() {
 // an answer that is not UNAVAILABLE is a success; no answer (a lost
 // connection, a reset, the deadline) or UNAVAILABLE a failure.
 func (l *leg) report(code rpc.Code) {
+	l.traceEnd(code, "")
 	o := l.down.obs()
 	o.setCode(code)
 	o.retries = l.tries + l.ptries

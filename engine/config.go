@@ -34,6 +34,8 @@ type Config struct {
 	// AccessLog, with a path, writes a JSON line per request
 	// (config_access.go).
 	AccessLog AccessLogConfig `yaml:"access_log"`
+	// Tracing exports OpenTelemetry spans (config_tracing.go).
+	Tracing TracingConfig `yaml:"tracing"`
 
 	// DescriptorSets holds serialized FileDescriptorSets given in memory
 	// (the demo embeds its own). Not settable from YAML.

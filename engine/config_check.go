@@ -109,6 +109,7 @@ func (c *Config) Validate() error {
 	k.canary()
 	k.bounds()
 	k.rateLimits()
+	k.tracing()
 	if len(k.problems) > 0 {
 		return &ConfigError{Problems: k.problems}
 	}

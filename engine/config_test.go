@@ -28,7 +28,7 @@ func problems(t *testing.T, err error) string {
 func TestParseConfigErrors(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown top key", "listen: a:1\nlisten_addr: b\n",
-			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log)"},
+			"c.yaml:2:1: listen_addr: unknown key \"listen_addr\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log, tracing)"},
 		{"misspelt key", "Listen: a:1\nupstreams: [{name: a, conns-per-endpoint: 2}]\n",
 			"c.yaml:1:1: Listen: unknown key \"Listen\" (did you mean \"listen\"?)\nc.yaml:2:23: upstreams[0].conns-per-endpoint: unknown key \"conns-per-endpoint\" (did you mean \"conns_per_endpoint\"?)"},
 		{"unknown nested key", "upstreams:\n  - name: a\n    endpoint: x:1\n",
@@ -50,13 +50,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"scalar wanted", "listen: {a: 1}\n",
 			"c.yaml:1:9: listen: want a single value, got a mapping"},
 		{"two problems", "admin: [x]\nfoo: 1\n",
-			"c.yaml:1:8: admin: want a single value, got a list\nc.yaml:2:1: foo: unknown key \"foo\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log)"},
+			"c.yaml:1:8: admin: want a single value, got a list\nc.yaml:2:1: foo: unknown key \"foo\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log, tracing)"},
 		{"syntax", "listen: a\n  b: c\n",
 			"c.yaml:2: mapping values are not allowed in this context"},
 		{"not a mapping", "- a\n",
-			"c.yaml:1:1: want a mapping of listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log, got a list"},
+			"c.yaml:1:1: want a mapping of listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log, tracing, got a list"},
 		{"hidden field", "descriptorsets: [x]\n",
-			"c.yaml:1:1: descriptorsets: unknown key \"descriptorsets\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log)"},
+			"c.yaml:1:1: descriptorsets: unknown key \"descriptorsets\" (known: listen, admin, descriptors, upstreams, services, timeouts, limits, transcode, headers, cors, tls, rate_limits, jwt, canary, access_log, tracing)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,6 +256,7 @@ func FuzzLoadConfig(f *testing.F) {
 	f.Add([]byte("timeouts: {header: 5s}\nlimits: {max_body_bytes: 0x10}\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("services:\n  - {name: p.S, upstream: a}\n"))
+	f.Add([]byte("tracing: {otlp_endpoint: \"collector:4317\", sample_ratio: 0.25}\n"))
 	if ex, err := os.ReadFile("../examples/strait-tls.yaml"); err == nil {
 		f.Add(ex)
 	}

@@ -27,6 +27,7 @@ func TestImportRules(t *testing.T) {
 		"filter/canary":    {"engine", "upstream", "transcode", "h2", "tlsconn", "perf"},
 		"accesslog":        {"engine", "upstream", "transcode", "h2", "filter", "metric", "perf", "cmd"},
 		"metric":           {"engine", "transcode", "h2", "accesslog", "perf", "cmd"},
+		"tracing":          {"engine", "upstream", "transcode", "h2", "descriptors", "tlsconn", "filter", "perf", "cmd"},
 	}
 	for pkg, bad := range forbidden {
 		p, err := build.ImportDir(filepath.Join("..", pkg), 0)

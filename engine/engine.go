@@ -20,6 +20,7 @@ import (
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/metric"
 	"github.com/straitgw/strait/tlsconn"
+	"github.com/straitgw/strait/tracing"
 	"github.com/straitgw/strait/transcode"
 	"github.com/straitgw/strait/upstream"
 )
@@ -46,6 +47,12 @@ type Engine struct {
 	observers []func(*observation)
 	obsKeep   atomic.Bool
 	telemetry telemetry // metrics and the access log (telemetry.go)
+
+	// tracers are the snapshots' tracers not yet shut down (trace.go);
+	// traceCounts counts their spans across reloads.
+	tracersMu   sync.Mutex
+	tracers     map[*tracing.Tracer]struct{}
+	traceCounts tracing.Counters
 
 	draining atomic.Bool // Drain has begun: /readyz says 503
 	connsMu  sync.Mutex
@@ -74,6 +81,8 @@ type snapshot struct {
 	methods []*metric.Route // each method's metric children, by Route.MethodIndex
 	// breakers are the upstreams' circuit breakers, by pool (breaker.go).
 	breakers map[*upstream.Pool]*breaker
+	tracer   *tracing.Tracer // nil: tracing off (trace.go)
+	sampler  tracing.Sampler
 }
 
 // New validates cfg, loads descriptors and compiles routes. It binds nothing.
@@ -91,7 +100,8 @@ func New(cfg Config) (*Engine, error) {
 // no server reflection, so a start loads each source once.
 func NewWithDescriptors(cfg Config, files *protoregistry.Files) (*Engine, error) {
 	cfg.Defaults()
-	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{}}
+	e := &Engine{done: make(chan struct{}), log: slog.Default(), conns: map[*conn]struct{}{},
+		tracers: map[*tracing.Tracer]struct{}{}}
 	e.retryTokens.Store(retryTokensMax)
 	e.initTelemetry()
 	s, err := e.compile(cfg, files)
@@ -149,6 +159,10 @@ func (e *Engine) compileFrom(cfg Config, files *protoregistry.Files, old *snapsh
 		return nil, err
 	}
 	s.compileBreakers(old)
+	if err := e.tracerFor(s, old); err != nil { // last: nothing after it fails
+		s.closeNew(old)
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -309,6 +323,7 @@ func (e *Engine) Close() error {
 		p.Close()
 	}
 	closeFilters(s, &snapshot{})
+	e.closeTracers() // the spans of requests finished so far are exported
 	e.closeTelemetry()
 	return nil
 }

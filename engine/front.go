@@ -58,6 +58,7 @@ type request struct {
 	requestID  string // set by upstreamFields: the response carries it back
 	xfcc       string // the client's verified certificate (mTLS), as x-forwarded-client-cert
 	identity   string // the same, as filters see it (identityName)
+	traced     uint8  // untraced, tracedRoot or tracedChild (trace.go)
 
 	// Scratch a front end may reuse across its requests (nil: fresh).
 	match  *transcode.Match
@@ -84,6 +85,7 @@ func (e *Engine) start(s *snapshot, b *upstream.Batch, req *request, down downst
 	}
 	req.requestID = s.headers.requestIDOf(req)
 	down.obs().identified(req.requestID)
+	s.traceStart(req, down.obs())
 	extra := s.responseExtra(req)
 	if s.cors != nil {
 		origin, pre, want := browser(req)
@@ -147,7 +149,8 @@ func (s *snapshot) travels(req *request, f h2.Field, conn string) (h2.Field, boo
 	}
 	p := s.headers
 	ok := metadataOK(req.kind, f.Name) && !hopByHop(f.Name) && !p.gatewaySet(f.Name) &&
-		p.requestOK(f.Name) && (conn == "" || !hasToken(conn, f.Name))
+		p.requestOK(f.Name) && (conn == "" || !hasToken(conn, f.Name)) &&
+		(req.traced == untraced || traceHeaderTravels(req, f.Name))
 	return f, ok
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/metric"
 	"github.com/straitgw/strait/rpc"
+	"github.com/straitgw/strait/tracing"
 	"github.com/straitgw/strait/transcode"
 )
 
@@ -39,8 +40,9 @@ type observation struct {
 	// traceID is the request's trace id (32 hex digits) when it is traced,
 	// set by the tracer and owned; the access log writes it.
 	traceID string
-	stats   *metric.Route // the method's metric children (nil: unknown)
-	dur     time.Duration // from start to the end, set by end
+	stats   *metric.Route    // the method's metric children (nil: unknown)
+	dur     time.Duration    // from start to the end, set by end
+	trace   *tracing.Request // nil when not traced (trace.go)
 	ended   bool
 }
 
@@ -83,6 +85,7 @@ func (o *observation) routed(s *snapshot, rt *transcode.Route) {
 	if rt != nil {
 		o.service, o.rpcMethod = string(rt.Service), string(rt.Method.Name())
 		o.stats = s.methodStats(rt)
+		o.traceRoute(rt.Template)
 	}
 }
 
@@ -113,6 +116,7 @@ func (o *observation) end() {
 	}
 	o.ended = true
 	o.dur = time.Since(o.start)
+	o.traceEnd()
 	o.e.observe(o)
 }
 

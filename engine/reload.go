@@ -90,6 +90,7 @@ func (e *Engine) reload(cfg Config, files *protoregistry.Files) error {
 	s.warmNew(old, cfg.Timeouts.Connect)
 	e.snap.Store(s)
 	retire(old, s, cfg.Timeouts.Connect+time.Second)
+	e.retireTracer(old, s, cfg.Timeouts.Drain)
 	return nil
 }
 

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	connectrpc.com/vanguard v0.4.0
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
+	go.opentelemetry.io/proto/otlp v1.11.0
 	golang.org/x/net v0.62.0
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e
 	google.golang.org/grpc v1.85.0

@@ -1,0 +1,5 @@
+//go:build race
+
+package tracing
+
+func init() { raceEnabled = true }
