@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +88,7 @@ func testFilters(fin *finished) []filter.Entry {
 		if how == "" {
 			return filter.Continue
 		}
+		how = strings.Clone(how) // kept past the call (filter.Request)
 		go func() {
 			time.Sleep(20 * time.Millisecond)
 			if how == "reject" {
