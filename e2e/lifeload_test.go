@@ -331,6 +331,19 @@ func (l *lifeLoad) logSlow(t *testing.T, marks []lifeMark) {
 	}
 }
 
+// slowerThan counts the calls that took over d.
+func (l *lifeLoad) slowerThan(d time.Duration) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, r := range l.res {
+		if r.took > d {
+			n++
+		}
+	}
+	return n
+}
+
 // phaseOf names the phase at and how far into it.
 func phaseOf(marks []lifeMark, at time.Duration) string {
 	m := marks[0]

@@ -92,7 +92,10 @@ func TestOverloadBudget(t *testing.T) {
 	if held > budget || shed == 0 {
 		t.Errorf("held %d bytes after 3s with %d streams shed; want at most %d, and shedding", held, shed, budget)
 	}
-	if worst > time.Second {
-		t.Errorf("a well-behaved request took %v; want under 1s", worst)
+	// A request held behind the stalled streams would wait out the
+	// client's 5s timeout; 3s leaves room for a loaded 2-core machine
+	// running a race-built gateway and its upstream in one process.
+	if worst > 3*time.Second {
+		t.Errorf("a well-behaved request took %v; want under 3s", worst)
 	}
 }
