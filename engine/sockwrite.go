@@ -19,16 +19,35 @@ import (
 // pending, and exchanges count that as backlog to withhold upstream
 // credit. It is an h2.Writer; h2 calls it under its connection lock, so
 // the lock order is h2's, then w.mu.
+//
+// Ownership. Two sides use the writer: its caller, one at a time (h2's
+// connection lock, or the HTTP/1.1 response in flight), and the loop while
+// bg. w.mu guards every field, slice headers included. The bytes a Malloc
+// returns are the caller's until its next call on the writer, and it fills
+// them with w.mu released, so nothing else may read, move or reuse them
+// meanwhile:
+//   - not bg: they are in netpoll's buffer, which only the caller touches
+//     until its Flush hands the buffer to netpoll or to the loop.
+//   - bg: they are open, which the loop never touches. The caller's next
+//     Malloc or Flush seals them (seal): by then they are filled, so they
+//     are copied to the end of pending, or to netpoll's buffer if the loop
+//     has ended meanwhile, and open is reused.
+//   - pending holds sealed bytes only; the loop takes them under w.mu.
+//
+// gone forgets open without reading it: a caller still filling its slice
+// writes to memory no one else reads (the GC keeps it). account is told of
+// every change to len(pending)+len(open), the bytes queued here.
 type sockWriter struct {
 	mu      sync.Mutex
 	nc      netpoll.Connection
 	fd      int // -1: unknown, always flush in place
 	sndbuf  int
-	bg      bool // a background flush owns the netpoll writer
-	closed  bool // the connection is closing: its buffers are being freed
-	pending []byte
+	bg      bool        // a background flush owns the netpoll writer
+	closed  bool        // the connection is closing: its buffers are being freed
+	pending []byte      // sealed bytes, the loop's to send next
+	open    []byte      // the last Malloc's bytes while bg; the caller's (see the type)
 	done    func()      // runs after a background flush has sent everything
-	account func(n int) // told of every change to len(pending)
+	account func(n int) // told of every change to len(pending)+len(open)
 	queue   queuer      // a connection that queues for its client itself (TLS), or nil
 }
 
@@ -52,20 +71,47 @@ func newSockWriter(nc netpoll.Connection, done func(), account func(int)) *sockW
 var errWriterGone = netpoll.ErrConnClosed
 
 // Malloc reserves n bytes to fill before the next call: in netpoll's
-// buffer, or in pending while a background flush owns that.
+// buffer, or in open while a background flush owns that.
 func (w *sockWriter) Malloc(n int) ([]byte, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	switch {
-	case w.closed:
+	if w.closed {
 		return nil, errWriterGone
-	case w.bg:
-		l := len(w.pending)
-		w.pending = slices.Grow(w.pending, n)[:l+n]
+	}
+	if len(w.open) > 0 {
+		w.seal()
+	}
+	if w.bg {
+		w.open = slices.Grow(w.open, n)[:n]
 		w.account(n)
-		return w.pending[l:], nil
+		return w.open, nil
 	}
 	return w.nc.Writer().Malloc(n)
+}
+
+// seal moves open, filled by now since the caller has made its next call,
+// to where it is sent: behind pending while the loop runs, else into
+// netpoll's buffer, which then holds nothing older. Call it with w.mu held,
+// from the caller's side only.
+func (w *sockWriter) seal() {
+	n := len(w.open)
+	if w.bg {
+		w.pending = append(w.pending, w.open...)
+	} else {
+		if buf, err := w.nc.Writer().Malloc(n); err == nil {
+			copy(buf, w.open) // else the connection is broken: drop them
+		}
+		w.account(-n)
+	}
+	w.open = reuse(w.open)
+}
+
+// reuse empties b, keeping its memory unless one burst made it huge.
+func reuse(b []byte) []byte {
+	if cap(b) > maxPooledBuf {
+		return nil
+	}
+	return b[:0]
 }
 
 // WriteBinary copies b.
@@ -88,11 +134,14 @@ func (w *sockWriter) Flush() error {
 // flush runs).
 func (w *sockWriter) flush() (bool, error) {
 	w.mu.Lock()
-	switch {
-	case w.closed:
+	if w.closed {
 		w.mu.Unlock()
 		return false, errWriterGone
-	case w.bg:
+	}
+	if len(w.open) > 0 {
+		w.seal()
+	}
+	if w.bg {
 		w.mu.Unlock()
 		return true, nil
 	}
@@ -136,7 +185,7 @@ func (w *sockWriter) write(b []byte, flush bool) bool {
 }
 
 // loop flushes until nothing is pending; the netpoll writer is its alone
-// meanwhile (bounded by the write timeout).
+// meanwhile (bounded by the write timeout). It never touches open.
 func (w *sockWriter) loop() {
 	nw := w.nc.Writer()
 	for {
@@ -145,7 +194,7 @@ func (w *sockWriter) loop() {
 		if err != nil || len(w.pending) == 0 || w.closed {
 			w.bg = false
 			w.account(-len(w.pending))
-			w.pending = w.pending[:0]
+			w.pending = reuse(w.pending)
 			w.mu.Unlock()
 			if err != nil {
 				_ = w.nc.Close()
@@ -157,11 +206,7 @@ func (w *sockWriter) loop() {
 			copy(buf, w.pending)
 		}
 		w.account(-len(w.pending))
-		if cap(w.pending) > maxPooledBuf {
-			w.pending = nil
-		} else {
-			w.pending = w.pending[:0]
-		}
+		w.pending = reuse(w.pending)
 		w.mu.Unlock()
 	}
 }
@@ -170,17 +215,19 @@ func (w *sockWriter) loop() {
 // frees the connection's buffers.
 func (w *sockWriter) gone() {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.closed = true
-	w.mu.Unlock()
+	w.account(-len(w.open))
+	w.open = nil // the caller may still be filling it: never reuse it
 }
 
-// backlog is what waits for the client: all of pending, and a window's
-// worth while a background flush runs.
+// backlog is what waits for the client while a background flush runs:
+// pending and open, and at least a window's worth.
 func (w *sockWriter) backlog() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.bg {
 		return 0
 	}
-	return max(len(w.pending), relayHighWater)
+	return max(len(w.pending)+len(w.open), relayHighWater)
 }
