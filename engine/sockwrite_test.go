@@ -259,6 +259,3 @@ func TestSockWriterInPlaceAllocs(t *testing.T) {
 		t.Fatalf("allocs per Malloc/Flush: got %v; want 0", allocs)
 	}
 }
-
-// raceEnabled is set by race_test.go.
-var raceEnabled bool
