@@ -179,14 +179,23 @@ func (h *h1Conn) send(p []byte, trailers []h2.Field, end bool) {
 }
 
 // emit writes b and flushes; end finishes the response once it is sent.
+// The end is recorded before the write: a background flush the write
+// starts may finish (flushed) before write returns. Whichever of emit
+// and flushed takes endPending ends the response, once.
 func (h *h1Conn) emit(b []byte, end bool) {
-	if h.w.write(b, true) && end {
+	if end {
 		h.mu.Lock()
 		h.resp.endPending = true
 		h.mu.Unlock()
-		return
 	}
-	if end {
+	if h.w.write(b, true) || !end {
+		return // flushed ends it
+	}
+	h.mu.Lock()
+	take := h.resp.endPending
+	h.resp.endPending = false
+	h.mu.Unlock()
+	if take {
 		h.ended()
 	}
 }
