@@ -86,6 +86,12 @@ type UpstreamConfig struct {
 	// unanswered before the connection is closed (defaults 10s and 5s).
 	Keepalive        time.Duration `yaml:"keepalive"`
 	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
+	// PingMinInterval is the least time between two PINGs while the
+	// backend sends no HEADERS or DATA (default 5m, grpc-go's default
+	// keepalive MinTime, which its servers enforce with GOAWAY
+	// "too_many_pings"); a GOAWAY "too_many_pings" doubles it for the
+	// upstream's next connections.
+	PingMinInterval time.Duration `yaml:"ping_min_interval"`
 	// CircuitBreaker bounds the requests this upstream is given at once
 	// (breaker.go); past a bound, requests are answered 503 / UNAVAILABLE.
 	CircuitBreaker CircuitBreaker `yaml:"circuit_breaker"`
@@ -205,6 +211,7 @@ const (
 	DefaultConnsPerEndpoint     = 1
 	DefaultKeepalive            = 10 * time.Second
 	DefaultKeepaliveTimeout     = 5 * time.Second
+	DefaultPingMinInterval      = 5 * time.Minute
 )
 
 // Defaults fills every zero timeout, limit and per-upstream setting. Listen,
@@ -235,6 +242,7 @@ func (c *Config) Defaults() {
 		setDefault(&u.ConnsPerEndpoint, DefaultConnsPerEndpoint)
 		setDefault(&u.Keepalive, DefaultKeepalive)
 		setDefault(&u.KeepaliveTimeout, DefaultKeepaliveTimeout)
+		setDefault(&u.PingMinInterval, DefaultPingMinInterval)
 	}
 	c.rateLimitDefaults()
 	c.jwtDefaults()

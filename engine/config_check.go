@@ -198,7 +198,8 @@ func (k *checker) upstreamTuning(path string, u UpstreamConfig) {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"ejection_time", u.EjectionTime}, {"dns_refresh", u.DNSRefresh}, {"keepalive", u.Keepalive}, {"keepalive_timeout", u.KeepaliveTimeout}} {
+	}{{"ejection_time", u.EjectionTime}, {"dns_refresh", u.DNSRefresh}, {"keepalive", u.Keepalive}, {"keepalive_timeout", u.KeepaliveTimeout},
+		{"ping_min_interval", u.PingMinInterval}} {
 		if d.v < 0 {
 			k.add(path+"."+d.key, d.v.String(), "must not be negative, got %v", d.v)
 		}

@@ -74,7 +74,7 @@ listen: 127.0.0.1:8080
 admin: ~
 descriptors: [a.pb, b.pb]
 upstreams:
-  - &u {name: one, endpoints: ["127.0.0.1:1", "127.0.0.1:2"], conns_per_endpoint: 0x2}
+  - &u {name: one, endpoints: ["127.0.0.1:1", "127.0.0.1:2"], conns_per_endpoint: 0x2, ping_min_interval: 90s}
 services:
   - {name: p.S, upstream: one}
 timeouts: {header: 1.5s, upstream: 0, connect: 250ms}
@@ -88,7 +88,7 @@ transcode: {emit_unpopulated: true, use_enum_numbers: false}
 	want := Config{
 		Listen:      "127.0.0.1:8080",
 		Descriptors: []string{"a.pb", "b.pb"},
-		Upstreams:   []UpstreamConfig{{Name: "one", Endpoints: []string{"127.0.0.1:1", "127.0.0.1:2"}, ConnsPerEndpoint: 2}},
+		Upstreams:   []UpstreamConfig{{Name: "one", Endpoints: []string{"127.0.0.1:1", "127.0.0.1:2"}, ConnsPerEndpoint: 2, PingMinInterval: 90 * time.Second}},
 		Services:    []ServiceConfig{{Name: "p.S", Upstream: "one"}},
 		Timeouts:    Timeouts{Header: 1500 * time.Millisecond, Connect: 250 * time.Millisecond},
 		Limits:      Limits{MaxBodyBytes: 1000, MaxConcurrentStreams: 7},

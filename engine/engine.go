@@ -219,6 +219,7 @@ func (s *snapshot) buildPools(old *snapshot, onPanic func(*h2.PanicError)) error
 func poolConfig(cfg Config, u UpstreamConfig, onPanic func(*h2.PanicError)) upstream.Config {
 	hc := upstreamH2Config(cfg)
 	hc.KeepAlive, hc.PingTimeout = u.Keepalive, u.KeepaliveTimeout
+	hc.PingMinInterval = u.PingMinInterval
 	pc := upstream.Config{
 		ConnsPerEndpoint: u.ConnsPerEndpoint,
 		DialTimeout:      cfg.Timeouts.Connect,

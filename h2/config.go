@@ -19,11 +19,18 @@ type Config struct {
 	MaxHeaderListSize uint32
 	// HeaderTableSize is our HPACK decoder's dynamic table (default 4096).
 	HeaderTableSize uint32
-	// KeepAlive is the client's PING period when idle (0 = off).
+	// KeepAlive is how long a client connection may be silent before a
+	// PING checks it (0 = off: no PINGs at all); PingMinInterval spaces
+	// them.
 	KeepAlive time.Duration
 	// PingTimeout closes the connection when a keepalive PING goes
 	// unanswered this long (default KeepAlive, at least 1s).
 	PingTimeout time.Duration
+	// PingMinInterval is the least time between a client's PINGs while
+	// the peer sends no HEADERS or DATA (default DefaultPingMinInterval;
+	// 2h at least on a connection without streams), but for one early
+	// PING with streams open (watch.go).
+	PingMinInterval time.Duration
 	// SettingsTimeout bounds the wait for the peer's SETTINGS ACK
 	// (default 10s; RFC 9113 §6.5.3).
 	SettingsTimeout time.Duration
@@ -93,6 +100,9 @@ func (c *Config) defaults() {
 	c.MaxFrameSize = min(max(c.MaxFrameSize, minMaxFrameSize), maxMaxFrameSize)
 	if c.PingTimeout <= 0 {
 		c.PingTimeout = max(c.KeepAlive, time.Second)
+	}
+	if c.PingMinInterval <= 0 {
+		c.PingMinInterval = DefaultPingMinInterval
 	}
 	if c.SettingsTimeout <= 0 {
 		c.SettingsTimeout = 10 * time.Second

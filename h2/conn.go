@@ -95,7 +95,10 @@ type Conn struct {
 	closing   bool  // closeFn called or due
 	setSentAt time.Time
 	setAcked  bool
-	pingSent  time.Time
+	pingSent  time.Time // our PING awaiting its ACK; zero if none
+	pingLast  time.Time // our last PING, answered or not
+	spoke     bool      // the peer sent HEADERS or DATA since pingLast
+	early     int       // PINGs sent early (see ping) since the peer last spoke
 	lastRead  time.Time
 	lastAct   time.Time // last stream opened or closed
 	linger    bool      // GOAWAY sent after an error; input is discarded
@@ -103,6 +106,7 @@ type Conn struct {
 	ctrl      budget
 	resets    budget
 	empties   budget
+	goneAway  GoAwayError // the peer's last GOAWAY, if drained
 
 	// Queued callbacks (events.go): pending waits for a deliverer; spare
 	// is the deliverer's second buffer.
@@ -286,6 +290,15 @@ func (c *Conn) Draining() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err != nil || c.goAway || c.draining || c.drained || c.closing || c.nextID > maxWindow
+}
+
+// PeerGoAway returns the last GOAWAY the peer sent, if any: an owner
+// learns from it why the connection ended (a gRPC backend's
+// "too_many_pings", say).
+func (c *Conn) PeerGoAway() (GoAwayError, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.goneAway, c.drained
 }
 
 // Err returns the error that finished the connection (a protocol error,

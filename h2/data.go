@@ -27,6 +27,7 @@ func (c *Conn) onData(h FrameHeader, p []byte) error {
 func (c *Conn) lockedDataStream(h FrameHeader, n int, end bool) (*Stream, StreamHandler, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.spoke = true // resets a grpc-go server's ping strikes (watch.go)
 	s, err := c.dataStream(h, n, end)
 	if s == nil || err != nil {
 		return nil, nil, err

@@ -55,6 +55,7 @@ func (c *Conn) onHeaders(h FrameHeader, p []byte) error {
 func (c *Conn) lockedClassify(id uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.spoke = true // resets a grpc-go server's ping strikes (watch.go)
 	return c.classify(id)
 }
 

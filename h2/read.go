@@ -364,13 +364,10 @@ func (c *Conn) onGoAway(h FrameHeader, p []byte) error {
 		return connErr(ErrCodeFrameSize, ErrBadFrame)
 	}
 	c.drained = true
-	var ge error
+	c.goneAway = GoAwayError{LastStreamID: last, Code: code, Debug: string(debug)}
 	for id, s := range c.streams {
 		if s.local && id > last {
-			if ge == nil {
-				ge = GoAwayError{LastStreamID: last, Code: code, Debug: string(debug)}
-			}
-			c.finish(s, ge)
+			c.finish(s, c.goneAway)
 		}
 	}
 	return nil

@@ -5,7 +5,32 @@ import "time"
 // activePing is how long a client connection with requests in flight may
 // stay silent before a PING checks it: a backend that froze then stops
 // getting new streams (Available) long before the keepalive would tell.
+// ping decides whether that PING may go out.
 const activePing = 500 * time.Millisecond
+
+// A grpc-go server with its default keepalive policy strikes a PING that
+// comes less than 5 min after the previous one (2h when it has no
+// streams) unless it sent HEADERS or DATA in between, and at the third
+// strike sends GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and closes the
+// connection with every stream on it. Only its own HEADERS or DATA reset
+// the count, so a backend silent over a long call must not be pinged
+// every activePing.
+
+// DefaultPingMinInterval is Config.PingMinInterval's default: grpc-go's
+// default keepalive MinTime.
+const DefaultPingMinInterval = 5 * time.Minute
+
+// idlePingMin is the least time between PINGs to a silent peer on a
+// connection without streams: grpc-go strikes closer ones.
+const idlePingMin = 2 * time.Hour
+
+// earlyPings is how many early PINGs (ones such a server strikes) a
+// connection with streams open may send while the peer stays silent:
+// one, so a backend that froze just after a keepalive PING is still
+// found, and the count stays clear of the third strike even if the
+// peer's HEADERS or DATA crossed a PING of ours (the strike is then
+// charged without the reset we counted).
+const earlyPings = 1
 
 // tick is the period of the connection's watchdog: half the shortest
 // timeout that applies now, so an idle connection wakes rarely.
@@ -76,9 +101,7 @@ func (c *Conn) check(now time.Time) error {
 				return ErrPingTimeout
 			}
 		} else if silent >= c.cfg.KeepAlive || c.nLocal > 0 && silent >= activePing {
-			var b [32]byte
-			c.write(AppendPing(b[:0], false, [8]byte{'k', 'e', 'e', 'p'}))
-			c.pingSent = now
+			c.ping(now)
 		}
 	}
 	if c.cfg.IdleTimeout > 0 && len(c.streams) == 0 && !c.goAway &&
@@ -94,4 +117,38 @@ func (c *Conn) check(now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// ping sends a keepalive PING unless the peer's ping policy would strike
+// it (see DefaultPingMinInterval) and the connection has no early PING
+// left to spend. Until it goes out the connection is not suspect.
+func (c *Conn) ping(now time.Time) {
+	struck := c.earlyPing(now)
+	if struck && (c.nLocal == 0 || c.early >= earlyPings) {
+		return
+	}
+	switch {
+	case c.spoke:
+		c.early = 0 // the peer's strikes were reset too
+	case struck:
+		c.early++
+	}
+	c.spoke = false
+	c.pingLast, c.pingSent = now, now
+	var b [32]byte
+	c.write(AppendPing(b[:0], false, [8]byte{'k', 'e', 'e', 'p'}))
+}
+
+// earlyPing reports whether a PING now would be struck: the peer sent
+// neither HEADERS nor DATA since our last PING, and that came less than
+// PingMinInterval ago (idlePingMin without streams).
+func (c *Conn) earlyPing(now time.Time) bool {
+	if c.spoke || c.pingLast.IsZero() {
+		return false
+	}
+	d := c.cfg.PingMinInterval
+	if c.nLocal == 0 {
+		d = max(d, idlePingMin)
+	}
+	return now.Sub(c.pingLast) < d
 }

@@ -52,6 +52,9 @@ type Config struct {
 	Resolve func(ctx context.Context, host string) ([]string, error)
 	// H2 is the connections' client settings; KeepAlive and PingTimeout
 	// find a backend that stopped answering on an open connection.
+	// PingMinInterval doubles for new connections each time a backend
+	// ends one with GOAWAY "too_many_pings", as grpc-go clients do (gRPC
+	// A8), up to maxPingMin.
 	H2 h2.Config
 	// TLS, when set, dials every endpoint over TLS with it (ALPN h2; the
 	// handshake counts toward DialTimeout). Without a ServerName the
@@ -79,6 +82,7 @@ func (c *Config) defaults() {
 	setDefault(&c.MaxEjection, 5*time.Minute)
 	c.MaxEjection = max(c.MaxEjection, c.BaseEjection)
 	setDefault(&c.DNSRefresh, 30*time.Second)
+	setDefault(&c.H2.PingMinInterval, h2.DefaultPingMinInterval)
 	if c.Resolve == nil {
 		c.Resolve = net.DefaultResolver.LookupHost
 	}

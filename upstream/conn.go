@@ -22,6 +22,8 @@ type clientConn struct {
 	ready chan struct{} // closed once the server's first SETTINGS is applied
 	gone  chan struct{} // closed when the transport closes
 	lost  bool          // closed: never joins ep.conns; guarded by ep.mu
+	// pingMin is its h2 PingMinInterval (see Pool.pingLess).
+	pingMin time.Duration
 }
 
 // newClientConn wires a dialed transport to an h2 client and sends the
@@ -34,6 +36,8 @@ func newClientConn(e *Endpoint, nc netpoll.Connection) (*clientConn, error) {
 	hc.OnWait = c.batch.End
 	hc.OnPanic = cfg.OnPanic
 	hc.OnReady = func() { close(c.ready) } // h2 calls it once
+	c.pingMin = time.Duration(e.pool.pingMin.Load())
+	hc.PingMinInterval = c.pingMin
 	c.h2 = h2.NewClientConn(nc.Writer(), func() { nc.Close() }, hc)
 	// A partial frame waits in Next for at most this long.
 	_ = nc.SetReadTimeout(30 * time.Second)
@@ -68,6 +72,9 @@ func (c *clientConn) onClose(netpoll.Connection) error {
 	// Without GOAWAY either way, or after a keepalive timeout, the
 	// backend failed rather than drained.
 	failure := c.h2.Err() != nil || !c.h2.Draining()
+	if ge, ok := c.h2.PeerGoAway(); ok && tooManyPings(ge) {
+		c.ep.pool.pingLess(c.pingMin)
+	}
 	joined := c.ep.remove(c) // no Open finds it from now on
 	close(c.gone)
 	byConn.Delete(c.h2)
@@ -81,6 +88,13 @@ func (c *clientConn) onClose(netpoll.Connection) error {
 		}
 	}()
 	return nil
+}
+
+// tooManyPings reports whether a backend ended a connection because we
+// pinged too often: grpc-go's GOAWAY ENHANCE_YOUR_CALM "too_many_pings"
+// (gRPC A8: the client should then ping less on its next connections).
+func tooManyPings(ge h2.GoAwayError) bool {
+	return ge.Code == h2.ErrCodeEnhanceYourCalm && ge.Debug == "too_many_pings"
 }
 
 // recoverPanic guards onRequest: netpoll's worker pool would only print a

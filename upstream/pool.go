@@ -51,6 +51,9 @@ type Pool struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// pingMin is new connections' h2 PingMinInterval, doubled by pingLess.
+	pingMin atomic.Int64
+
 	mu         sync.Mutex
 	waiters    []func() // Wake of requests told ErrPending
 	static     []*Endpoint
@@ -66,6 +69,7 @@ type Pool struct {
 func NewPool(addrs []string, cfg Config) *Pool {
 	cfg.defaults()
 	p := &Pool{cfg: cfg}
+	p.pingMin.Store(int64(cfg.H2.PingMinInterval))
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	for _, a := range addrs {
 		if host, port, ok := splitTarget(a); ok {
@@ -204,5 +208,21 @@ func (p *Pool) Close() {
 				w()
 			}
 		}()
+	}
+}
+
+// maxPingMin bounds pingLess, far from overflow.
+const maxPingMin = 24 * time.Hour
+
+// pingLess doubles the PING interval of new connections after a backend
+// told a connection made with interval d that it pings too often
+// (GOAWAY "too_many_pings"). Connections made with the same d and told
+// so together double it once.
+func (p *Pool) pingLess(d time.Duration) {
+	next := int64(min(2*d, maxPingMin))
+	for cur := p.pingMin.Load(); cur < next; cur = p.pingMin.Load() {
+		if p.pingMin.CompareAndSwap(cur, next) {
+			return
+		}
 	}
 }
