@@ -30,5 +30,10 @@ func (c *Conn) OpenStream(fields []Field, end bool, h StreamHandler) (*Stream, e
 		c.nLocal--
 		return nil, err
 	}
+	if c.nLocal == 1 && c.timer != nil && c.cfg.KeepAlive > 0 {
+		// The watchdog of an idle connection ticks slowly: the first
+		// stream brings the active PING's shorter tick (watch.go).
+		c.timer.Reset(c.tick())
+	}
 	return s, nil
 }

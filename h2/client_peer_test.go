@@ -39,29 +39,49 @@ func newRawPeer(t testing.TB) *rawPeer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	p := &rawPeer{t: t, addr: ln.Addr().String(), conn: make(chan net.Conn, 1), frames: make(chan http2.Frame, 1024)}
+	p := &rawPeer{t: t, addr: ln.Addr().String(), conn: make(chan net.Conn, 4), frames: make(chan http2.Frame, 1024)}
 	p.enc = hpack.NewEncoder(&p.hbuf)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
+	go func() { // every connection: a dial that failed may have been tried again (dialClient)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
 			p.conn <- c
 		}
 	}()
 	return p
 }
 
+// more waits up to a second for another connection.
+func (p *rawPeer) more() bool {
+	for end := time.Now().Add(time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if len(p.conn) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // accept completes the handshake with our settings and starts reading.
 func (p *rawPeer) accept(settings ...http2.Setting) {
 	p.t.Helper()
-	select {
-	case p.c = <-p.conn:
-	case <-time.After(5 * time.Second):
-		p.t.Fatal("client did not connect")
-	}
-	p.t.Cleanup(func() { p.c.Close() })
 	buf := make([]byte, len(http2.ClientPreface))
-	if _, err := io.ReadFull(p.c, buf); err != nil || string(buf) != http2.ClientPreface {
-		p.t.Fatalf("preface %q %v", buf, err)
+	for {
+		select {
+		case p.c = <-p.conn:
+		case <-time.After(5 * time.Second):
+			p.t.Fatal("client did not connect")
+		}
+		p.t.Cleanup(func() { p.c.Close() })
+		_, err := io.ReadFull(p.c, buf)
+		if err == nil && string(buf) == http2.ClientPreface {
+			break
+		}
+		if err == nil || len(p.conn) == 0 && !p.more() {
+			p.t.Fatalf("preface %q %v", buf, err)
+		}
+		p.t.Logf("a connection closed before its preface (%v): the next one", err)
 	}
 	p.fr = http2.NewFramer(p.c, p.c)
 	p.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
