@@ -209,7 +209,9 @@ func (r *relay) OnDrain(s *h2.Stream, n int) {
 		r.repay()
 		return
 	}
-	if r.owedIn > 0 && r.in != nil && s.Buffered() < relayHighWater {
+	// An attempt given up drains nothing the next one sends: what it owes
+	// is held or kept for a resend, and comes back once that is sent.
+	if s == r.up && r.owedIn > 0 && r.in != nil && s.Buffered() < relayHighWater {
 		n := r.owedIn
 		r.owedIn = 0
 		r.in.Consume(n)
