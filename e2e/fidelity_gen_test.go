@@ -99,6 +99,7 @@ type fcase struct {
 	gzip    bool // compressed request messages (gRPC and gRPC-Web)
 	get     bool // REST unary as GET /v1/echo/{id}
 	timeout time.Duration
+	frames  [][]byte // gRPC-Web frames of reqs, once made (webFrames)
 }
 
 // header is the metadata as an http.Header for net/http and x/net: one

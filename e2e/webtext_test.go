@@ -42,13 +42,9 @@ func webCall(ctx context.Context, hc *http.Client, addr string, c *fcase, text b
 	if c.json {
 		ctype += "+json"
 	}
-	var frames [][]byte
-	for _, r := range c.reqs {
-		f, err := webFrame(r, c.json, c.gzip)
-		if err != nil {
-			return &outcome{err: err}
-		}
-		frames = append(frames, f)
+	frames, err := c.webFrames()
+	if err != nil {
+		return &outcome{err: err}
 	}
 	h := c.header()
 	h[echo.RequestIDKey] = []string{c.id}
@@ -88,6 +84,23 @@ func webDo(ctx context.Context, hc *http.Client, url, ctype string, h http.Heade
 	}
 	defer resp.Body.Close()
 	return readWebResponse(resp, text, codec)
+}
+
+// webFrames makes (once) the gRPC-Web frames of c's messages.
+func (c *fcase) webFrames() ([][]byte, error) {
+	if c.frames != nil {
+		return c.frames, nil
+	}
+	frames := [][]byte{}
+	for _, r := range c.reqs {
+		f, err := webFrame(r, c.json, c.gzip)
+		if err != nil {
+			return nil, err
+		}
+		frames = append(frames, f)
+	}
+	c.frames = frames
+	return frames, nil
 }
 
 // webFrame is one gRPC-Web message frame: flag, length, message.

@@ -16,15 +16,16 @@ import (
 // sent so far while it stays under retryBuffer. Provably never processed:
 // Open failed (nothing was sent), the wait for a connection ended, the
 // upstream refused the stream (REFUSED_STREAM), or a GOAWAY named a last
-// stream below it. Guarded by leg.mu.
+// stream below it. While no stream is open, body also holds the bytes
+// the next attempt is to send (hold). Guarded by leg.mu.
 type attempts struct {
 	pool     *upstream.Pool
 	ep       *upstream.Endpoint // the current attempt's endpoint
 	exclude  *upstream.Endpoint // the last one that failed it
 	fields   []h2.Field
 	arena    []byte // holds the strings of fields
-	body     []byte // the request bytes sent so far, while keep
-	complete bool   // the request is complete
+	body     []byte // the request bytes sent so far, while keep, and those held
+	complete bool   // the client's request has ended: an attempt ends it too
 	keep     bool   // body holds every byte sent: a resend is possible
 	waiting  bool   // parked on the pool (ErrPending) until wake
 	waitT    *time.Timer
@@ -118,7 +119,7 @@ func (l *leg) send(b *upstream.Batch) error {
 
 func (l *leg) opened(s *h2.Stream, ep *upstream.Endpoint) error {
 	l.up, l.ep, l.answered = s, ep, false
-	l.waiting = false // a relay held its body while a filter was suspended
+	l.waiting = false // a wake still due finds nothing to do
 	l.traceReached(ep)
 	l.e.metrics.upstreamStreams.Add(1)
 	l.stopWait()
@@ -278,8 +279,10 @@ func (l *leg) leave() {
 	}
 }
 
-// keepBody keeps request bytes sent while a resend is still possible.
-func (l *leg) keepBody(p []byte) {
+// keepBody keeps request bytes sent while a resend is still possible,
+// and notes whether they end the request (a resend must end it too).
+func (l *leg) keepBody(p []byte, end bool) {
+	l.complete = l.complete || end
 	if !l.keep {
 		return
 	}
@@ -288,4 +291,16 @@ func (l *leg) keepBody(p []byte) {
 		return
 	}
 	l.body = append(l.body, p...)
+}
+
+// holdBody keeps request bytes that arrive while the leg has no upstream
+// stream but will get one: parked on the pool, a filter suspended, or a
+// retry policy's backoff. The next attempt sends them after the body sent
+// before (opened). Nothing else bounds them: the caller withholds the
+// client's window for them until they are sent (relay.bodySent), so they
+// stay within it. A leg without a stream always has keep set: only a
+// first attempt or a resend leaves it so, and a resend needs keep.
+func (l *leg) holdBody(p []byte, end bool) {
+	l.body = append(l.body, p...)
+	l.complete = l.complete || end
 }

@@ -232,10 +232,7 @@ func (e *Engine) startRelay(s *snapshot, b *upstream.Batch, req *request, down d
 	rt := s.router.Lookup(path)
 	down.obs().routed(s, rt)
 	if !r.startChain(s, req, rt, string(svc), path) {
-		if !r.done {
-			r.waiting = true // a suspended filter: hold the body meanwhile
-		}
-		return r
+		return r // rejected, or a filter suspended it: no stream, the body is held
 	}
 	if err := r.proceed(b, s, string(svc)); err != nil {
 		r.fail(unavailable(err))

@@ -50,10 +50,17 @@ func (r *relay) OnHeaders(s *h2.Stream, fields []h2.Field, end bool) {
 	}
 }
 
+// requestTrailers ends the request. One held for a later attempt, or
+// sent again, ends with END_STREAM on its body: its trailers are not
+// kept (gRPC clients send none).
 func (r *relay) requestTrailers(fields []h2.Field) {
 	if r.up == nil {
+		if !r.done {
+			r.holdBody(nil, true)
+		}
 		return
 	}
+	r.keepBody(nil, true)
 	r.inBatch.Cork(r.up.Conn())
 	if r.web { // gRPC-Web has no request trailers: they only end the body
 		_ = r.up.WriteData(nil, true)
@@ -152,9 +159,15 @@ func (r *relay) endWithoutTrailers() {
 	r.fail(rpc.New(rpc.CodeInternal, "upstream response had no grpc-status"))
 }
 
+// requestData forwards request bytes, or holds them while no upstream
+// stream is open (attempts.hold): the client's window for them comes
+// back once they are sent (bodySent), so the client cannot outrun the
+// upstream even then. Without a stream and not done, a leg always gets
+// one: every way to lose it (a retry, a policy's backoff, a park) ends
+// in an attempt or in giveUp.
 func (r *relay) requestData(s *h2.Stream, p []byte, end bool) {
 	r.down.obs().in += int64(len(p))
-	if r.done || r.up == nil && !r.waiting {
+	if r.done {
 		s.Consume(len(p))
 		return
 	}
@@ -168,13 +181,12 @@ func (r *relay) requestData(s *h2.Stream, p []byte, end bool) {
 		}
 		r.buf = body
 	}
-	if r.waiting { // no stream yet: hold the bytes, and the client's window
-		r.body = append(r.body, body...)
-		r.complete = r.complete || end
+	if r.up == nil {
+		r.holdBody(body, end)
 		r.owedIn += len(p)
 		return
 	}
-	r.keepBody(body)
+	r.keepBody(body, end)
 	r.inBatch.Cork(r.up.Conn())
 	if err := r.up.WriteData(body, end); errors.Is(err, h2.ErrBufferFull) {
 		// Only a client that ignores our window gets here.
@@ -197,7 +209,9 @@ func (r *relay) OnDrain(s *h2.Stream, n int) {
 		r.repay()
 		return
 	}
-	if r.owedIn > 0 && r.in != nil && s.Buffered() < relayHighWater {
+	// An attempt given up drains nothing the next one sends: what it owes
+	// is held or kept for a resend, and comes back once that is sent.
+	if s == r.up && r.owedIn > 0 && r.in != nil && s.Buffered() < relayHighWater {
 		n := r.owedIn
 		r.owedIn = 0
 		r.in.Consume(n)

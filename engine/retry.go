@@ -43,8 +43,12 @@ func compileRetries(svcs []ServiceConfig) map[protoreflect.FullName]*retryPolicy
 func (p *retryPolicy) backoff(n int) time.Duration {
 	d := float64(p.initial) * math.Pow(p.mult, float64(n-1))
 	d = min(d, float64(p.ceiling))
-	return time.Duration(rand.Float64() * d)
+	return time.Duration(jitter() * d)
 }
+
+// jitter is the random part of a backoff, in [0, 1). Tests that need a
+// backoff of known length replace it.
+var jitter = rand.Float64
 
 // retryByPolicy retries, after a backoff, a call the upstream answered
 // with a status the service's policy retries, when no response byte has

@@ -113,6 +113,12 @@ func WaitListen(t testing.TB, addr string) {
 	t.Fatalf("nothing listens on %s", addr)
 }
 
+// RawStream opens a streaming call of method on cc whose messages are
+// RawMsg bytes.
+func RawStream(ctx context.Context, cc *grpc.ClientConn, method string, desc *grpc.StreamDesc) (grpc.ClientStream, error) {
+	return cc.NewStream(ctx, desc, method, grpc.ForceCodec(rawCodec{}))
+}
+
 // RawCall invokes method on cc with raw message bytes and returns the
 // response bytes, as a grpc-go client without generated code.
 func RawCall(ctx context.Context, cc *grpc.ClientConn, method string, req []byte, opts ...grpc.CallOption) ([]byte, error) {
