@@ -42,6 +42,7 @@ type sockWriter struct {
 	nc      netpoll.Connection
 	fd      int // -1: unknown, always flush in place
 	sndbuf  int
+	room    int // send buffer bytes known free (sockwrite_linux.go)
 	bg      bool        // a background flush owns the netpoll writer
 	closed  bool        // the connection is closing: its buffers are being freed
 	pending []byte      // sealed bytes, the loop's to send next
@@ -154,7 +155,7 @@ func (w *sockWriter) flush() (bool, error) {
 		}
 		return false, err
 	}
-	w.bg = true
+	w.bg, w.room = true, 0 // the loop's writes are not counted: check again after it
 	w.mu.Unlock()
 	go w.loop()
 	return true, nil
