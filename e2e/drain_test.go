@@ -88,6 +88,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	if n := load.failed.Load(); n > 0 {
 		t.Errorf("load: %d requests failed other than by a refused connection (%d ok); first: %v", n, load.ok.Load(), load.first.Load())
 	}
+	t.Logf("load: %d requests ok, %d failed other than by a refused connection", load.ok.Load(), load.failed.Load())
 	exit := make(chan error, 1)
 	signaled := time.Now()
 	go func() { exit <- cmd.Wait() }()
