@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/straitgw/strait/filter"
 	"github.com/straitgw/strait/h2"
 	"github.com/straitgw/strait/rpc"
 )
@@ -41,25 +42,11 @@ func parseWebType(ctype string) (webType, error) {
 		return t, nil
 	}
 	codec, ok := strings.CutPrefix(rest, "+")
-	if !ok || !isToken(codec) {
+	if !ok || !filter.IsToken(codec) {
 		return webType{}, errWebType
 	}
 	t.codec = codec
 	return t, nil
-}
-
-// isToken reports a non-empty RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // upstreamType is the gRPC content type a gRPC-Web request becomes.

@@ -42,7 +42,7 @@ type sockWriter struct {
 	nc      netpoll.Connection
 	fd      int // -1: unknown, always flush in place
 	sndbuf  int
-	room    int // send buffer bytes known free (sockwrite_linux.go)
+	room    int         // send buffer bytes known free (sockwrite_linux.go)
 	bg      bool        // a background flush owns the netpoll writer
 	closed  bool        // the connection is closing: its buffers are being freed
 	pending []byte      // sealed bytes, the loop's to send next

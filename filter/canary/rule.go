@@ -28,7 +28,7 @@ func ParseHeader(s string) (Header, error) {
 	name, value, _ := strings.Cut(s, ":")
 	name = strings.ToLower(strings.TrimSpace(name))
 	value = strings.Trim(value, " \t")
-	if !isToken(name) || !validValue(value) {
+	if !filter.IsToken(name) || !validValue(value) {
 		return Header{}, ErrHeader
 	}
 	return Header{Name: name, Value: value}, nil
@@ -81,7 +81,7 @@ func ParseKey(s string) (Key, error) {
 	kind, name, ok := strings.Cut(s, ":")
 	name = strings.TrimSpace(name)
 	switch {
-	case ok && kind == "header" && isToken(name):
+	case ok && kind == "header" && filter.IsToken(name):
 		return Key{Kind: KeyHeader, Name: strings.ToLower(name)}, nil
 	case ok && kind == "claim" && name != "" && validValue(name):
 		return Key{Kind: KeyClaim, Name: name}, nil
@@ -131,20 +131,6 @@ func claimText(v any) string {
 		return strconv.FormatBool(v)
 	}
 	return ""
-}
-
-// isToken reports whether s is a non-empty RFC 9110 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // validValue reports whether s can be a header value: no control bytes.

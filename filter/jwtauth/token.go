@@ -3,6 +3,8 @@ package jwtauth
 import (
 	"errors"
 	"strings"
+
+	"github.com/straitgw/strait/filter"
 )
 
 // maxTokenBytes bounds the token a request may carry; real ones are a
@@ -32,7 +34,7 @@ func ParseFrom(s string) (From, error) {
 	}
 	kind, name, ok := strings.Cut(s, ":")
 	name = strings.ToLower(strings.TrimSpace(name))
-	if !ok || strings.TrimSpace(kind) != "header" || !isToken(name) || name == "authorization" {
+	if !ok || strings.TrimSpace(kind) != "header" || !filter.IsToken(name) || name == "authorization" {
 		return From{}, ErrFrom
 	}
 	return From{Header: name}, nil
@@ -114,20 +116,6 @@ var b64tokenChar = func() (t [256]bool) {
 	}
 	return t
 }()
-
-// isToken reports whether s is a non-empty RFC 9110 token (a header name).
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
 
 // trimOWS trims spaces and tabs (RFC 9110 §5.6.3).
 func trimOWS(s string) string { return strings.Trim(s, " \t") }

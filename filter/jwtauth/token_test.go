@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/straitgw/strait/filter"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -101,7 +103,7 @@ func FuzzParseFrom(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if from.Header != strings.ToLower(from.Header) || !isToken(from.Header) {
+		if from.Header != strings.ToLower(from.Header) || !filter.IsToken(from.Header) {
 			t.Fatalf("ParseFrom(%q): header %q is not a lower-case token", s, from.Header)
 		}
 		again, err := ParseFrom(from.String())

@@ -51,7 +51,7 @@ func ParseKey(s string) (Key, error) {
 		return Key{}, fmt.Errorf("%w %q: want global, client_ip, identity, header:NAME or claim:NAME", ErrKey, s)
 	case name == "" || len(name) > maxKeyName:
 		return Key{}, fmt.Errorf("%w %q: the %s name must have 1 to %d bytes", ErrKey, s, kind, maxKeyName)
-	case kind == "header" && !isToken(name):
+	case kind == "header" && !filter.IsToken(name):
 		return Key{}, fmt.Errorf("%w %q: %q is not a header name (RFC 9110 token)", ErrKey, s, name)
 	case kind == "header":
 		return Key{Kind: KeyHeader, Name: strings.ToLower(name)}, nil
@@ -113,20 +113,6 @@ func claimOf(r filter.Request, name string) string {
 		return strconv.FormatBool(v)
 	}
 	return ""
-}
-
-// isToken reports an RFC 9110 token (§5.6.2): what a field name may be.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
 }
 
 // printable reports text with no control bytes.
