@@ -45,12 +45,16 @@ type h2Response struct {
 	noBody bool // a HEAD request's: headers alone, then END_STREAM
 	s      *h2.Stream
 	w      *sockWriter // the connection's, whose backlog every stream shares
-	hdrs   []h2.Field  // scratch for the response HEADERS
-	more   []h2.Field  // setExtra's
+	hdrs   []h2.Field  // scratch for the response HEADERS (hbuf at first)
+	hbuf   [6]h2.Field
+	more   []h2.Field // setExtra's
 	o      observation
 }
 
 func (r *h2Response) head(status int, ctype string, fields []h2.Field, length int, end bool) {
+	if r.hdrs == nil {
+		r.hdrs = r.hbuf[:0]
+	}
 	fs := append(r.hdrs[:0], h2.Field{Name: ":status", Value: statusValue(status)})
 	if ctype != "" {
 		fs = append(fs, h2.Field{Name: "content-type", Value: ctype})

@@ -107,6 +107,9 @@ func (e *Engine) start(s *snapshot, b *upstream.Batch, req *request, down downst
 // upstreamFields builds the upstream HEADERS into req.fields: pseudo
 // fields, content type, the metadata that travels, and the deadline.
 func (s *snapshot) upstreamFields(req *request, path, ctype string) ([]h2.Field, time.Duration) {
+	if req.fields == nil { // room for the metadata and what the gateway adds
+		req.fields = make([]h2.Field, 0, len(req.meta)+12)
+	}
 	fs := append(req.fields[:0],
 		h2.Field{Name: ":method", Value: "POST"},
 		h2.Field{Name: ":scheme", Value: "http"},

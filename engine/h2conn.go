@@ -62,6 +62,7 @@ func (h *h2Conn) Accept(s *h2.Stream, fields []h2.Field, end bool) h2.StreamHand
 	e := h.c.e
 	snap := e.snap.Load()
 	req := &request{end: end, clientIP: h.c.clientIP, scheme: h.c.scheme, xfcc: h.c.xfcc, identity: h.c.identity}
+	req.meta = make([]h2.Field, 0, len(fields)) // one allocation, not one per doubling
 	for _, f := range fields {
 		switch f.Name {
 		case ":method":

@@ -72,6 +72,9 @@ func (r *relay) requestTrailers(fields []h2.Field) {
 // responseFields copies the upstream fields a client gets, and reads the
 // status and content type.
 func (r *relay) responseFields(fields []h2.Field) (status int, ctype string, fs []h2.Field) {
+	if r.fields == nil {
+		r.fields = make([]h2.Field, 0, len(fields))
+	}
 	status, fs = 200, r.fields[:0]
 	for _, f := range fields {
 		switch {
