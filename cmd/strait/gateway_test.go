@@ -98,6 +98,17 @@ func waitListening(t *testing.T, addr string) {
 	}
 }
 
+// listening reports whether addr accepts a connection within d.
+func listening(addr string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return true
+		}
+	}
+	return false
+}
+
 // get fetches url (at most 5s).
 func get(t *testing.T, url string) (int, []byte) {
 	t.Helper()
@@ -156,10 +167,23 @@ func startDemo(t *testing.T) string {
 
 // TestServe runs `strait serve` in front of the demo service.
 func TestServe(t *testing.T) {
-	addr, admin := closedPort(t), closedPort(t)
-	p := startStrait(t, "serve", "--listen", addr, "--upstream", startDemo(t), "--descriptors", bookstorePB, "--admin", admin)
-	waitListening(t, addr)
-	waitListening(t, admin)
+	up := startDemo(t)
+	var p *process
+	var addr, admin string
+	// A port closedPort freed may be taken by another test package before
+	// strait binds it (CI saw strait not listening): start again on others.
+	for try := 0; ; try++ {
+		addr, admin = closedPort(t), closedPort(t)
+		p = startStrait(t, "serve", "--listen", addr, "--upstream", up, "--descriptors", bookstorePB, "--admin", admin)
+		if listening(addr, 10*time.Second) && listening(admin, 10*time.Second) {
+			break
+		}
+		if try == 2 {
+			t.Fatalf("strait not listening on %s and %s after 3 starts; stderr: %s", addr, admin, p.stderr.String())
+		}
+		t.Logf("strait not listening on %s and %s; stderr: %s; starting again", addr, admin, p.stderr.String())
+		p.cmd.Process.Kill()
+	}
 	waitReady(t, admin)
 	code, v := getJSON(t, "http://"+addr+"/v1/shelves/1")
 	if code != 200 || v["theme"] != "Fiction" {
