@@ -228,9 +228,9 @@ func readPattern(c net.Conn, total int, rng *rand.Rand) error {
 	return nil
 }
 
-// TestSockWriterInPlaceAllocs pins the path of a client that keeps up:
+// TestSockWriterInPlaceZeroAlloc (run by make allocs, without -race) pins the path of a client that keeps up:
 // Malloc, fill and Flush in place allocate nothing.
-func TestSockWriterInPlaceAllocs(t *testing.T) {
+func TestSockWriterInPlaceZeroAlloc(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")
 	}
